@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"github.com/vsdb/vsdb/server"
+	"github.com/vsdb/vsdb/shard"
+)
+
+// serverFlags declares every `vsdb server` setting once: its flag, its default (from
+// server.DefaultConfig) and its help. Each is also the config-file key and, upper-cased with '-' as
+// '_', the VSDB_* environment variable.
+func serverFlags(fs *pflag.FlagSet) {
+	d := server.DefaultConfig()
+	fs.String("config", "", "config file (YAML, TOML or JSON); its keys are the flag names")
+	fs.String("bind", d.Bind, "address to bind the RESP and HTTP listeners to")
+	fs.Int("port", d.Port, "RESP port (0 = any free port, -1 = no RESP listener)")
+	fs.Int("http-port", d.HTTPPort, "HTTP port for /healthz and /metrics (0 = any free port, -1 = none)")
+	fs.String("requirepass", "", "password of the default user (clients must AUTH); empty = none")
+	fs.Bool("protected-mode", d.ProtectedMode, "with no password, serve loopback clients only")
+	fs.Int("maxclients", d.MaxClients, "most client connections at once")
+	fs.Int("timeout", 0, "close clients idle for this many seconds (0 = never)")
+	fs.String("maxmemory", "0", "memory limit for data, e.g. 100mb or 2gb (0 = none)")
+	fs.String("maxmemory-policy", string(d.Store.EvictionPolicy), "noeviction, allkeys-lru, allkeys-random, volatile-lru, volatile-random or volatile-ttl")
+	fs.Int("maxmemory-samples", d.Store.EvictionSamples, "keys sampled per eviction")
+	fs.Int("hz", d.ExpireHz, "active-expire cycles per second")
+	fs.String("proto-max-bulk-len", "512mb", "largest bulk string a client may send")
+	fs.String("client-query-buffer-limit", "1gb", "largest request buffer per client")
+	fs.String("reply-flush-bytes", "64kb", "reply bytes held per client before writing mid-batch")
+	fs.Duration("reply-stall-timeout", 0, "close a client that accepts no reply bytes for this long (0 = never)")
+	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "how long shutdown waits for clients to finish")
+}
+
+func newServerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a vsdb node (with no flags: one in-memory node, RESP on 127.0.0.1:6379, HTTP on :8080)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServerConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			node, err := server.Open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "vsdb %s: RESP on %v, HTTP on %v\n", server.Version, node.Addr(), node.HTTPAddr())
+			<-ctx.Done()
+			fmt.Fprintln(out, "vsdb: shutting down")
+			return node.Close()
+		},
+	}
+	serverFlags(cmd.Flags())
+	return cmd
+}
+
+// loadServerConfig merges flags, VSDB_* environment variables and the config file (flags win, then the
+// environment, then the file) into a server.Config, and reports every bad setting at once.
+func loadServerConfig(fs *pflag.FlagSet) (server.Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("VSDB")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(fs); err != nil {
+		return server.Config{}, err
+	}
+	if file := v.GetString("config"); file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return server.Config{}, fmt.Errorf("read config file: %w", err)
+		}
+	}
+	var errs []error
+	mem := func(key string) int64 {
+		b, err := server.ParseMemory(v.GetString(key))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a memory value (e.g. 512mb, 1gb)", key, v.GetString(key)))
+		}
+		return b
+	}
+	cfg := server.DefaultConfig()
+	cfg.Bind = v.GetString("bind")
+	cfg.Port = v.GetInt("port")
+	cfg.HTTPPort = v.GetInt("http-port")
+	cfg.RequirePass = v.GetString("requirepass")
+	cfg.ProtectedMode = v.GetBool("protected-mode")
+	cfg.MaxClients = v.GetInt("maxclients")
+	cfg.IdleTimeout = time.Duration(v.GetInt("timeout")) * time.Second
+	cfg.Store = shard.Config{
+		MaxMemoryBytes:  mem("maxmemory"),
+		EvictionPolicy:  shard.Policy(strings.ToLower(v.GetString("maxmemory-policy"))),
+		EvictionSamples: v.GetInt("maxmemory-samples"),
+	}
+	cfg.ExpireHz = v.GetInt("hz")
+	cfg.Limits.MaxBulkBytes = mem("proto-max-bulk-len")
+	cfg.Limits.MaxQueryBufferBytes = mem("client-query-buffer-limit")
+	cfg.ReplyFlushBytes = int(mem("reply-flush-bytes"))
+	cfg.ReplyStallTimeout = v.GetDuration("reply-stall-timeout")
+	cfg.ShutdownTimeout = v.GetDuration("shutdown-timeout")
+	if v.GetInt("timeout") < 0 {
+		errs = append(errs, fmt.Errorf("timeout: %d must not be negative", v.GetInt("timeout")))
+	}
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", errors.Join(errs...))
+	}
+	return cfg, nil
+}

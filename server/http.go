@@ -1,0 +1,68 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// startHTTP binds the HTTP listener and serves /healthz and /metrics. Every timeout and the header
+// size are bounded (see the HTTP rows of spec/resp-bad-inputs.md).
+func (n *Node) startHTTP() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(n.cfg.Bind, strconv.Itoa(n.cfg.HTTPPort)))
+	if err != nil {
+		return fmt.Errorf("server: listen HTTP: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", n.handleHealthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 4,
+	}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not found")
+	})
+	n.httpLn = ln
+	n.httpSrv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: n.cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       n.cfg.HTTPReadTimeout,
+		WriteTimeout:      n.cfg.HTTPWriteTimeout,
+		IdleTimeout:       n.cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    n.cfg.HTTPMaxHeaderBytes,
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.setErr(fmt.Errorf("server: HTTP: %w", err))
+		}
+	}()
+	return nil
+}
+
+// handleHealthz answers 200 with the node's state while it serves, 503 once it is stopping.
+func (n *Node) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	if n.stopping.Load() {
+		writeJSONError(w, http.StatusServiceUnavailable, "stopping")
+		return
+	}
+	st := n.data.Stats()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status": "ok", "version": Version, "keys": st.Keys, "used_memory_bytes": st.UsedMemoryBytes,
+		"connected_clients": n.clients.count(),
+	})
+}
+
+// writeJSONError answers {"error": msg} with status.
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

@@ -1,0 +1,551 @@
+package vsync
+
+import (
+	"fmt"
+	"slices"
+)
+
+/*
+The view change, as built (DESIGN §3.1):
+
+ 1. The membership service commits "view v is ending, attempt a, next members N, coordinator c"
+    (GroupRecord.Change). Members learn it by push or by their periodic sync.
+ 2. Every survivor (member of v in N) wedges: no new multicasts leave (they queue), nothing is
+    delivered, the sequencer stops. It sends c its FlushState: every multicast it holds, its frontiers,
+    its delivered order prefix and every ordering record it holds (with the attempt that made it).
+ 3. c waits for all survivors' states and computes the decision (decide): the order is the records of
+    the survivor that applied the newest earlier decision, else the union of the sequencer's records,
+    cut at the first position nobody can supply, then extended with every other held ordered/safe
+    message by (rank, index); per sender, Sends up to the longest contiguous run anyone holds. Each
+    survivor gets the payloads it lacks.
+ 4. Survivors deliver the rest of v (logging any SafeSend they had not logged), record the decision as
+    their order (so a later attempt extends it) and acknowledge. With joiners, c then makes a checkpoint
+    and streams it; when every joiner loaded the last chunk (or at once without joiners) c sends
+    FlushDone and the service commits view v+1; everyone installs it.
+ 5. A survivor that suspects c (heartbeats stop) reports it; the service starts attempt a+1 with the next
+    survivor as coordinator. Messages of other attempts are ignored.
+*/
+type wedge struct {
+	attempt     uint64
+	change      ViewChange
+	coord       bool
+	survivors   []string
+	stateSentAt int64
+	applied     bool
+
+	states     map[string]*FlushState
+	decisions  map[string]*Decision
+	acks       map[string]bool
+	decided    bool
+	lastResend int64
+	xfer       *transfer
+	done       bool
+	doneAt     int64
+	heard      map[string]int64 // joiners: last message
+}
+
+// older reports whether record a is older than b.
+func older(a, b *GroupRecord) bool {
+	if a.View.ID != b.View.ID {
+		return a.View.ID < b.View.ID
+	}
+	return attemptOf(a) < attemptOf(b)
+}
+
+func attemptOf(r *GroupRecord) uint64 {
+	if r.Change == nil {
+		return 0
+	}
+	return r.Change.Attempt
+}
+
+// onRecord handles the membership service's record of the group.
+func (m *Member) onRecord(rec *GroupRecord, leader bool) {
+	if rec.Group != m.cfg.Group {
+		return
+	}
+	if leader {
+		m.lastLease = m.now
+	}
+	if m.rec != nil && older(rec, m.rec) {
+		return
+	}
+	m.rec = rec
+	switch m.phase {
+	case phaseJoining:
+		if rec.View.RankOf(m.cfg.Self) >= 0 {
+			m.install(rec.View)
+			m.onRecordMember(rec)
+			return
+		}
+		if rec.Change != nil && contains(rec.Change.Next, m.cfg.Self) {
+			m.join.track(m, rec)
+		}
+	case phaseMember:
+		m.onRecordMember(rec)
+	}
+}
+
+func (m *Member) removedErr() error {
+	if m.leaving {
+		return ErrLeft
+	}
+	return ErrFirewalled
+}
+
+func (m *Member) onRecordMember(rec *GroupRecord) {
+	if rec.View.ID > m.vs.view.ID {
+		if rec.View.RankOf(m.cfg.Self) < 0 {
+			m.stop(m.removedErr())
+			return
+		}
+		if rec.View.ID != m.vs.view.ID+1 || m.wc == nil || !m.wc.applied {
+			// This member missed a flush it had to take part in: it was excluded and re-added, which
+			// the service forbids; treat it as a poison pill.
+			m.stop(ErrFirewalled)
+			return
+		}
+		m.install(rec.View)
+		if m.phase != phaseMember {
+			return
+		}
+	}
+	if rec.View.ID != m.vs.view.ID || rec.Change == nil {
+		return
+	}
+	if !contains(rec.Change.Next, m.cfg.Self) {
+		m.stop(m.removedErr())
+		return
+	}
+	if m.wc == nil || rec.Change.Attempt > m.wc.attempt {
+		m.startWedge(*rec.Change)
+	}
+}
+
+// startWedge begins (or restarts, for a new attempt) the flush of the current view.
+func (m *Member) startWedge(ch ViewChange) {
+	vs := m.vs
+	vs.flushOrder(m) // records already assigned still go out
+	wc := &wedge{attempt: ch.Attempt, change: ch, coord: ch.Coordinator == m.cfg.Self,
+		states: map[string]*FlushState{}, decisions: map[string]*Decision{}, acks: map[string]bool{},
+		heard: map[string]int64{}}
+	for _, id := range ch.Next {
+		if vs.view.RankOf(id) >= 0 {
+			wc.survivors = append(wc.survivors, id)
+		}
+	}
+	for _, j := range ch.Joiners {
+		wc.heard[j] = m.now
+	}
+	m.wc = wc
+	st := vs.state()
+	if wc.coord {
+		wc.states[m.cfg.Self] = st
+		m.maybeDecide()
+		return
+	}
+	wc.stateSentAt = m.now
+	m.send(Message{Kind: MsgFlushState, Group: m.cfg.Group, From: m.cfg.Self, To: ch.Coordinator,
+		View: vs.view.ID, Attempt: ch.Attempt, State: st})
+}
+
+func (m *Member) onFlushState(msg Message) {
+	wc := m.wc
+	if wc == nil || !wc.coord || msg.Attempt != wc.attempt || msg.State == nil || wc.decided {
+		return
+	}
+	if !contains(wc.survivors, msg.From) || len(msg.State.Recv) != len(m.vs.senders) {
+		return
+	}
+	wc.states[msg.From] = msg.State
+	m.maybeDecide()
+}
+
+func (m *Member) maybeDecide() {
+	wc := m.wc
+	if wc.decided {
+		return
+	}
+	for _, id := range wc.survivors {
+		if wc.states[id] == nil {
+			return
+		}
+	}
+	wc.decided = true
+	for id, d := range m.decide() {
+		wc.decisions[id] = d
+	}
+	for _, id := range wc.survivors {
+		if id == m.cfg.Self {
+			m.applyDecision(wc.decisions[id])
+			wc.acks[id] = true
+			continue
+		}
+		m.send(Message{Kind: MsgFlushDecision, Group: m.cfg.Group, From: m.cfg.Self, To: id,
+			View: m.vs.view.ID, Attempt: wc.attempt, Decision: wc.decisions[id]})
+	}
+	wc.lastResend = m.now
+	m.maybeFinish()
+}
+
+// decide computes the per-survivor flush decisions from the collected states (step 3 above).
+func (m *Member) decide() map[string]*Decision {
+	vs, wc := m.vs, m.wc
+	n := len(vs.view.Members)
+	states := make([]*FlushState, len(wc.survivors))
+	held := make([]map[Ref]bool, len(wc.survivors))
+	avail := map[Ref]*Message{}
+	minDel := ^uint64(0)
+	var best *FlushState
+	for i, id := range wc.survivors {
+		st := wc.states[id]
+		states[i] = st
+		held[i] = map[Ref]bool{}
+		for _, msg := range st.Msgs {
+			r := Ref{Rank: vs.view.RankOf(msg.From), Idx: msg.Idx}
+			if r.Rank < 0 {
+				continue
+			}
+			held[i][r] = true
+			if avail[r] == nil {
+				avail[r] = msg
+			}
+		}
+		minDel = min(minDel, st.Delivered)
+		if st.Applied > 0 && (best == nil || st.Applied > best.Applied) {
+			best = st
+		}
+	}
+	// Messages at positions every survivor delivered are done.
+	done := map[Ref]bool{}
+	recs := map[uint64]Ref{}
+	for _, st := range states {
+		for _, rec := range st.Records {
+			if rec.Pos <= minDel {
+				done[rec.Ref] = true
+			} else if best == nil {
+				if _, ok := recs[rec.Pos]; !ok {
+					recs[rec.Pos] = rec.Ref
+				}
+			}
+		}
+	}
+	if best != nil {
+		for _, rec := range best.Records {
+			if rec.Pos > minDel {
+				recs[rec.Pos] = rec.Ref
+			}
+		}
+	}
+	var records []OrderRecord
+	pos := minDel
+	for {
+		r, ok := recs[pos+1]
+		if !ok || avail[r] == nil || done[r] {
+			break
+		}
+		pos++
+		done[r] = true
+		records = append(records, OrderRecord{Pos: pos, Ref: r, Attempt: wc.attempt})
+	}
+	upTo := make([]uint64, n)
+	for r := 0; r < n; r++ {
+		for _, st := range states {
+			upTo[r] = max(upTo[r], st.Recv[r])
+		}
+		for avail[Ref{Rank: r, Idx: upTo[r] + 1}] != nil {
+			upTo[r]++
+		}
+		if m.cfg.InjectBug == "flush-min-upto" {
+			for _, st := range states {
+				upTo[r] = min(upTo[r], st.Recv[r])
+			}
+		}
+	}
+	tail := make([]Ref, 0)
+	for r := range avail {
+		if avail[r].Flavour != FlavourSend && !done[r] {
+			tail = append(tail, r)
+		}
+	}
+	slices.SortFunc(tail, func(a, b Ref) int {
+		if a.Rank != b.Rank {
+			return a.Rank - b.Rank
+		}
+		if a.Idx < b.Idx {
+			return -1
+		}
+		if a.Idx > b.Idx {
+			return 1
+		}
+		return 0
+	})
+	for _, r := range tail {
+		pos++
+		records = append(records, OrderRecord{Pos: pos, Ref: r, Attempt: wc.attempt})
+	}
+	out := map[string]*Decision{}
+	for i, id := range wc.survivors {
+		d := &Decision{UpTo: upTo, Base: minDel, Records: records}
+		st := states[i]
+		add := map[Ref]bool{}
+		need := func(r Ref) {
+			if !held[i][r] && !add[r] && avail[r] != nil {
+				add[r] = true
+				d.Msgs = append(d.Msgs, avail[r])
+			}
+		}
+		for r := 0; r < n; r++ {
+			for idx := st.Recv[r] + 1; idx <= upTo[r]; idx++ {
+				need(Ref{Rank: r, Idx: idx})
+			}
+		}
+		for _, rec := range records {
+			if rec.Pos > st.Delivered {
+				need(rec.Ref)
+			}
+		}
+		out[id] = d
+	}
+	return out
+}
+
+// applyDecision delivers the rest of the view as decided (step 4).
+func (m *Member) applyDecision(d *Decision) {
+	vs, wc := m.vs, m.wc
+	for _, msg := range d.Msgs {
+		r := vs.view.RankOf(msg.From)
+		s := &vs.senders[r]
+		if msg.Idx > s.stable && s.held[msg.Idx] == nil {
+			c := *msg
+			s.held[msg.Idx] = &entry{msg: &c, persisted: true}
+		}
+	}
+	for r, u := range d.UpTo {
+		s := &vs.senders[r]
+		for s.held[s.recv+1] != nil {
+			s.recv++
+		}
+		for s.scan < u {
+			s.scan++
+			if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
+				m.deliverDecided(vs, e)
+			}
+		}
+	}
+	for _, p := range sortedKeys(vs.records) {
+		if p > d.Base {
+			delete(vs.records, p)
+		}
+	}
+	for _, rec := range d.Records {
+		vs.records[rec.Pos] = rec
+	}
+	end := d.Base + uint64(len(d.Records))
+	for vs.delivered < end {
+		p := vs.delivered + 1
+		e := vs.lookup(vs.records[p].Ref)
+		if e == nil {
+			panic(fmt.Sprintf("vsync: %s: flush decision position %d without payload", m.cfg.Self, p))
+		}
+		e.pos = p
+		if !e.delivered {
+			m.deliverDecided(vs, e)
+		}
+		vs.delivered++
+	}
+	vs.orderKnown = max(vs.orderKnown, end)
+	m.endReplay(vs) // a flush ends a restart view's recovery: deliver what was collected
+	vs.applied = wc.attempt
+	wc.applied = true
+}
+
+// deliverDecided delivers a message of the flush decision, logging an unlogged SafeSend first.
+func (m *Member) deliverDecided(vs *vstate, e *entry) {
+	if e.msg.Flavour == FlavourSafe {
+		m.logSafe(e.msg)
+	}
+	m.deliver(vs, e)
+}
+
+func (m *Member) onDecision(msg Message) {
+	wc := m.wc
+	if wc == nil || msg.Attempt != wc.attempt || msg.From != wc.change.Coordinator || msg.Decision == nil {
+		return
+	}
+	if !wc.applied {
+		if len(msg.Decision.UpTo) != len(m.vs.senders) {
+			return
+		}
+		m.applyDecision(msg.Decision)
+	}
+	m.send(Message{Kind: MsgFlushAck, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, View: m.vs.view.ID, Attempt: wc.attempt})
+}
+
+func (m *Member) onFlushAck(msg Message) {
+	wc := m.wc
+	if wc == nil || !wc.coord || msg.Attempt != wc.attempt || !wc.decided {
+		return
+	}
+	wc.acks[msg.From] = true
+	m.maybeFinish()
+}
+
+// maybeFinish starts state transfer or reports FlushDone once every survivor applied the decision.
+func (m *Member) maybeFinish() {
+	wc := m.wc
+	if wc.done || wc.xfer != nil {
+		return
+	}
+	for _, id := range wc.survivors {
+		if !wc.acks[id] {
+			return
+		}
+	}
+	if len(wc.change.Joiners) == 0 {
+		m.flushDone()
+		return
+	}
+	wc.xfer = newTransfer(wc.change.Joiners)
+	m.event(Event{Kind: EventMakeCheckpoint, View: View{ID: m.vs.view.ID + 1, Members: append([]string(nil), wc.change.Next...)}})
+}
+
+func (m *Member) flushDone() {
+	wc := m.wc
+	wc.done = true
+	wc.doneAt = m.now
+	m.oracle(OpFlushDone, "", m.vs.view.ID, wc.attempt)
+}
+
+// tickWedge retransmits flush traffic and watches joiners.
+func (m *Member) tickWedge() {
+	wc := m.wc
+	if !wc.coord {
+		if !wc.applied && m.now-wc.stateSentAt >= int64(m.cfg.RetransmitTicks) {
+			wc.stateSentAt = m.now
+			m.send(Message{Kind: MsgFlushState, Group: m.cfg.Group, From: m.cfg.Self, To: wc.change.Coordinator,
+				View: m.vs.view.ID, Attempt: wc.attempt, State: m.vs.state()})
+		}
+		return
+	}
+	if wc.decided && m.now-wc.lastResend >= int64(m.cfg.RetransmitTicks) {
+		wc.lastResend = m.now
+		for _, id := range wc.survivors {
+			if !wc.acks[id] {
+				m.send(Message{Kind: MsgFlushDecision, Group: m.cfg.Group, From: m.cfg.Self, To: id,
+					View: m.vs.view.ID, Attempt: wc.attempt, Decision: wc.decisions[id]})
+			}
+		}
+	}
+	if wc.xfer != nil && !wc.done {
+		m.tickTransfer()
+		for _, j := range wc.change.Joiners {
+			if m.now-wc.heard[j] > int64(m.cfg.SuspectTicks) {
+				m.suspect(j)
+			}
+		}
+	}
+	if wc.done && m.now-wc.doneAt >= int64(m.cfg.OracleSyncTicks) {
+		m.flushDone()
+	}
+}
+
+// install makes view v current.
+func (m *Member) install(v View) {
+	restart := m.phase == phaseJoining && m.rec != nil && m.rec.View.ID == v.ID && m.rec.Restart
+	m.phase = phaseMember
+	m.wc = nil
+	m.join = nil
+	m.lastLease = m.now
+	m.vs = newVState(v, m.cfg.Self, m.cfg.SafeAcceptors, m.now)
+	m.event(Event{Kind: EventView, View: View{ID: v.ID, Members: append([]string(nil), v.Members...)}})
+	// Own multicasts of earlier views were flushed: they are stable as far as Flush is concerned.
+	keep := m.own[:0]
+	for _, o := range m.own {
+		if o.view == 0 {
+			keep = append(keep, o)
+		}
+	}
+	m.own = keep
+	for _, p := range sortedKeys(m.p2p) {
+		if v.RankOf(p) < 0 {
+			delete(m.p2p, p)
+		}
+	}
+	m.rp = nil
+	if restart {
+		m.startReplay()
+	}
+	pend := m.pending
+	m.pending = nil
+	for _, msg := range pend {
+		m.sendData(msg)
+	}
+	fut := m.future
+	m.future = nil
+	for _, msg := range fut {
+		if msg.View == v.ID {
+			m.Step(msg)
+		} else if msg.View > v.ID {
+			m.future = append(m.future, msg)
+		}
+	}
+	m.checkQueries()
+	m.checkFlushes()
+}
+
+// checkFlushes completes the Flush requests whose messages are stable.
+func (m *Member) checkFlushes() {
+	if m.vs == nil {
+		return
+	}
+	vs := m.vs
+	n := len(vs.view.Members)
+	stable := func(seq uint64, k int) bool {
+		for _, o := range m.own {
+			if o.seq != seq {
+				continue
+			}
+			if o.view == 0 || m.wc != nil && o.view == vs.view.ID {
+				return false
+			}
+			if o.view < vs.view.ID {
+				return true
+			}
+			need := n
+			if k > 0 && k < n {
+				need = k
+			}
+			return vs.countRecv(vs.me, o.idx) >= need
+		}
+		return true // no longer tracked: stable everywhere or flushed by a view change
+	}
+	keep := m.flushes[:0]
+	for _, f := range m.flushes {
+		ok := true
+		for _, s := range f.seqs {
+			if !stable(s, f.k) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			m.event(Event{Kind: EventFlushDone, View: View{ID: vs.view.ID}, Flush: FlushResult{ID: f.id, K: f.k, Seqs: f.seqs}})
+		} else {
+			keep = append(keep, f)
+		}
+	}
+	m.flushes = keep
+	// Forget own messages stable at every member.
+	if m.wc == nil {
+		top := vs.minRecv(vs.me)
+		own := m.own[:0]
+		for _, o := range m.own {
+			if o.view == vs.view.ID && o.idx <= top {
+				continue
+			}
+			own = append(own, o)
+		}
+		m.own = own
+	}
+}

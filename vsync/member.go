@@ -1,0 +1,466 @@
+package vsync
+
+import (
+	"fmt"
+	"sort"
+)
+
+// phase is the life stage of a Member.
+type phase uint8
+
+const (
+	phaseIdle    phase = iota // created, Join not called
+	phaseJoining              // asked the membership service to join; no view yet
+	phaseMember               // installed a view (possibly wedged for a view change)
+	phaseStopped              // left, firewalled or partitioned; terminal
+)
+
+// Reply counts for Query.
+const (
+	ReplyAll      = -1 // every member of the view at send time that does not fail
+	ReplyMajority = -2 // ⌊n/2⌋+1 real replies of the n members of the view at send time
+)
+
+/*
+Member is one process's membership in one group: a pure, deterministic state machine. The driver feeds
+it messages (Step) and time (Tick), calls proposals, and executes Ready in order, then Advance.
+
+Invariants (checked by the simulator's history checkers):
+  - Views are installed in id order, each one only as decided by the membership service.
+  - A multicast is delivered in the view it was sent in, and only from a member of that view.
+  - While wedged (a change of the current view is in progress) nothing is delivered except what the
+    coordinator's flush decision lists; new multicasts queue (MaxPending).
+  - Send: per sender, delivered in index order once every lower index was received.
+  - OrderedSend/SafeSend: delivered in the sequencer's (rank 0's) order, or the flush decision's.
+  - SafeSend: acceptors (ranks < Φ) log before their receive frontier covers it; the sequencer orders it
+    only once Φ acceptors' frontiers cover it; a member that delivers an unlogged SafeSend in a flush
+    logs it first.
+*/
+type Member struct {
+	cfg   Config
+	now   int64
+	phase phase
+
+	leaving bool
+	seq     uint64       // last Tag.Seq assigned to this member's multicasts
+	rec     *GroupRecord // newest record heard from the membership service
+	vs      *vstate      // the installed view; nil before the first install
+	wc      *wedge       // the view change in progress, if any
+	join    *joinState   // a joiner's state transfer
+	pending []*Message   // multicasts waiting for a view (joining or wedged)
+	future  []Message    // messages for views not installed yet
+
+	own      []ownMsg // own multicasts not yet known stable everywhere, by Seq
+	flushes  []*flushReq
+	nextID   uint64 // ids for Flush requests
+	queries  map[uint64]*query
+	queryIDs []uint64 // the keys of queries, sorted (deterministic iteration)
+	p2p      map[string]*p2pPeer
+
+	lastLease   int64
+	lastSync    int64
+	lastSuspect map[string]int64
+
+	replayLog []LogEntry   // SafeSend log of earlier incarnations, for a restart view
+	rp        *replayState // a restart view's recovery in progress
+	replayed  map[Tag]bool // replayed tags delivered (duplicate suppression)
+	logged    map[Tag]bool // tags this incarnation logged
+	ackDue    map[string]bool
+	out       Ready
+}
+
+// ownMsg is one of this member's multicasts: View 0 while it is queued.
+type ownMsg struct {
+	seq  uint64
+	view uint64
+	idx  uint64
+}
+
+// flushReq is one Flush(k) in progress.
+type flushReq struct {
+	id   uint64
+	k    int
+	seqs []uint64
+}
+
+// NewMember returns a Member for cfg (defaults applied) or the config problems.
+func NewMember(cfg Config) (*Member, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Member{
+		cfg:         cfg,
+		queries:     map[uint64]*query{},
+		p2p:         map[string]*p2pPeer{},
+		lastSuspect: map[string]int64{},
+		replayed:    map[Tag]bool{},
+		logged:      map[Tag]bool{},
+		ackDue:      map[string]bool{},
+	}
+	if cfg.Storage != nil {
+		ents, err := cfg.Storage.Entries()
+		if err != nil {
+			return nil, fmt.Errorf("vsync: reading the SafeSend log: %w", err)
+		}
+		for _, e := range ents {
+			if e.Group == cfg.Group {
+				m.replayLog = append(m.replayLog, e)
+			}
+		}
+	}
+	return m, nil
+}
+
+// ID returns the member's identity.
+func (m *Member) ID() string { return m.cfg.Self }
+
+// Now returns the member's tick count.
+func (m *Member) Now() int64 { return m.now }
+
+// View returns the installed view (zero before the first install).
+func (m *Member) View() View {
+	if m.vs == nil {
+		return View{}
+	}
+	return m.vs.view
+}
+
+// Stopped reports whether the member has stopped.
+func (m *Member) Stopped() bool { return m.phase == phaseStopped }
+
+// Wedged reports whether a view change is in progress.
+func (m *Member) Wedged() bool { return m.wc != nil }
+
+// Join asks the membership service to add this member; the first member of a group creates it. The
+// view is installed (after state transfer) when the service commits it.
+func (m *Member) Join() error {
+	if m.phase != phaseIdle {
+		return fmt.Errorf("%w: join called twice", ErrBusy)
+	}
+	m.phase = phaseJoining
+	m.join = &joinState{}
+	m.lastSync = m.now - int64(m.cfg.OracleSyncTicks) // ask at once
+	m.syncOracle()
+	return nil
+}
+
+// Leave asks the membership service to remove this member; EventStopped(ErrLeft) follows.
+func (m *Member) Leave() error {
+	if m.phase == phaseStopped {
+		return ErrStopped
+	}
+	m.leaving = true
+	m.oracle(OpLeave, "", 0, 0)
+	return nil
+}
+
+// ReportFailure reports target as failed (the application's failure report; trusted).
+func (m *Member) ReportFailure(target string) {
+	if m.phase == phaseStopped {
+		return
+	}
+	m.oracle(OpSuspect, target, 0, 0)
+}
+
+// Send multicasts payload FIFO per sender. It returns the message's sequence number.
+func (m *Member) Send(payload []byte) (uint64, error) {
+	return m.multicast(FlavourSend, payload, false)
+}
+
+// OrderedSend multicasts payload in the group's total order.
+func (m *Member) OrderedSend(payload []byte) (uint64, error) {
+	return m.multicast(FlavourOrdered, payload, false)
+}
+
+// SafeSend multicasts payload in the total order, delivered only after Φ acceptors logged it.
+func (m *Member) SafeSend(payload []byte) (uint64, error) {
+	return m.multicast(FlavourSafe, payload, false)
+}
+
+// Query multicasts payload with flavour fl and collects replies: want is ReplyAll, ReplyMajority or a
+// count k > 0; timeoutTicks 0 means QueryTimeoutTicks (missing replies then count as null replies).
+// EventQueryDone reports the result under the returned id.
+func (m *Member) Query(fl Flavour, payload []byte, want int, timeoutTicks int) (uint64, error) {
+	if want == 0 || want < ReplyMajority {
+		return 0, fmt.Errorf("vsync: query wants %d replies: %w", want, ErrConfig)
+	}
+	if len(m.queries) >= m.cfg.MaxQueries {
+		return 0, ErrBackpressure
+	}
+	seq, err := m.multicast(fl, payload, true)
+	if err != nil {
+		return 0, err
+	}
+	if timeoutTicks <= 0 {
+		timeoutTicks = m.cfg.QueryTimeoutTicks
+	}
+	q := &query{id: seq, want: want, deadline: m.now + int64(timeoutTicks), replied: map[string]bool{}}
+	if m.vs != nil && m.wc == nil {
+		q.targets = append([]string(nil), m.vs.view.Members...)
+	}
+	m.addQuery(q)
+	m.checkQueries()
+	return seq, nil
+}
+
+// Flush waits (EventFlushDone) until this member's earlier multicasts are stable at every member
+// (k = 0) or have reached k members counting the sender. It returns the flush id.
+func (m *Member) Flush(k int) (uint64, error) {
+	if m.phase != phaseMember && m.phase != phaseJoining {
+		return 0, ErrNotMember
+	}
+	if k < 0 {
+		return 0, fmt.Errorf("vsync: Flush(%d): %w", k, ErrConfig)
+	}
+	m.nextID++
+	f := &flushReq{id: m.nextID, k: k}
+	for _, o := range m.own {
+		f.seqs = append(f.seqs, o.seq)
+	}
+	m.flushes = append(m.flushes, f)
+	m.checkFlushes()
+	return f.id, nil
+}
+
+// multicast assigns a sequence number and sends now, or queues while there is no usable view.
+func (m *Member) multicast(fl Flavour, payload []byte, isQuery bool) (uint64, error) {
+	switch m.phase {
+	case phaseStopped:
+		return 0, ErrStopped
+	case phaseIdle:
+		return 0, ErrNotMember
+	}
+	if len(payload) > m.cfg.MaxPayloadBytes {
+		return 0, fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, len(payload), m.cfg.MaxPayloadBytes)
+	}
+	usable := m.phase == phaseMember && m.wc == nil
+	if !usable && len(m.pending) >= m.cfg.MaxPending {
+		return 0, ErrBackpressure
+	}
+	if usable && m.unstableOwn() >= m.cfg.MaxUnstable {
+		return 0, ErrBackpressure
+	}
+	m.seq++
+	msg := &Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: Tag{Sender: m.cfg.Self, Seq: m.seq},
+		Flavour: fl, Payload: append([]byte(nil), payload...)}
+	if isQuery {
+		msg.QueryID = m.seq
+	}
+	m.own = append(m.own, ownMsg{seq: m.seq})
+	if usable {
+		m.sendData(msg)
+	} else {
+		m.pending = append(m.pending, msg)
+	}
+	return m.seq, nil
+}
+
+// unstableOwn counts own multicasts of the current view not yet received by every member.
+func (m *Member) unstableOwn() int {
+	if m.vs == nil {
+		return 0
+	}
+	return int(m.vs.nextIdx - m.vs.minRecv(m.vs.me))
+}
+
+// send queues a message for the driver.
+func (m *Member) send(msg Message) {
+	if msg.To == m.cfg.Self {
+		panic("vsync: message to self")
+	}
+	m.out.Messages = append(m.out.Messages, msg)
+}
+
+// event queues an application event.
+func (m *Member) event(e Event) { m.out.Events = append(m.out.Events, e) }
+
+// stop ends the member: it answers nothing any more and must rejoin as a new incarnation.
+func (m *Member) stop(err error) {
+	if m.phase == phaseStopped {
+		return
+	}
+	m.phase = phaseStopped
+	m.wc = nil
+	m.event(Event{Kind: EventStopped, Err: err})
+}
+
+// HasReady reports whether Ready has something to do.
+func (m *Member) HasReady() bool {
+	m.flushOutputs()
+	return !m.out.IsEmpty()
+}
+
+// Ready returns what to persist, send and deliver; call Advance after executing it.
+func (m *Member) Ready() Ready {
+	m.flushOutputs()
+	rd := m.out
+	m.out = Ready{}
+	return rd
+}
+
+// flushOutputs turns batched state (ordering records, acknowledgements) into messages.
+func (m *Member) flushOutputs() {
+	if m.phase == phaseStopped {
+		return
+	}
+	if m.vs != nil {
+		m.vs.flushOrder(m)
+		if len(m.ackDue) > 0 {
+			peers := make([]string, 0, len(m.ackDue))
+			for p := range m.ackDue {
+				peers = append(peers, p)
+			}
+			sort.Strings(peers)
+			for _, p := range peers {
+				if m.vs.view.RankOf(p) >= 0 {
+					m.send(m.vs.heartbeat(m, p, false))
+				}
+			}
+			clear(m.ackDue)
+		}
+	}
+}
+
+// Advance tells the member that rd was executed: its Entries are durable.
+func (m *Member) Advance(rd Ready) {
+	if len(rd.Entries) == 0 || m.phase == phaseStopped || m.vs == nil {
+		return
+	}
+	for _, e := range rd.Entries {
+		if e.Payload == nil {
+			continue
+		}
+		m.vs.persisted(m, e.Tag)
+	}
+}
+
+// Tick advances time by one tick.
+func (m *Member) Tick() {
+	m.now++
+	switch m.phase {
+	case phaseJoining:
+		m.syncOracle()
+		m.tickJoin()
+	case phaseMember:
+		if m.now-m.lastLease > int64(m.cfg.OracleLeaseTicks) {
+			m.stop(ErrPartitioned)
+			return
+		}
+		m.syncOracle()
+		m.vs.tick(m)
+		if m.wc != nil {
+			m.tickWedge()
+		}
+		m.tickP2P()
+		m.checkQueries()
+	}
+}
+
+// syncOracle polls the membership service every OracleSyncTicks (also a lease renewal and, while
+// joining or leaving, the retransmission of that request).
+func (m *Member) syncOracle() {
+	if m.now-m.lastSync < int64(m.cfg.OracleSyncTicks) {
+		return
+	}
+	m.lastSync = m.now
+	op := OpSync
+	if m.phase == phaseJoining {
+		op = OpJoin
+	}
+	if m.leaving {
+		op = OpLeave
+	}
+	m.oracle(op, "", 0, 0)
+}
+
+// oracle sends a request to every membership replica.
+func (m *Member) oracle(op OracleOp, target string, view, attempt uint64) {
+	req := &OracleRequest{Op: op, Group: m.cfg.Group, Member: m.cfg.Self, Target: target, View: view, Attempt: attempt}
+	for _, addr := range m.cfg.Oracle {
+		r := *req
+		m.send(Message{Kind: MsgOracleRequest, Group: m.cfg.Group, From: m.cfg.Self, To: addr, Req: &r})
+	}
+}
+
+// suspect reports target, at most once per OracleSyncTicks.
+func (m *Member) suspect(target string) {
+	if last, ok := m.lastSuspect[target]; ok && m.now-last < int64(m.cfg.OracleSyncTicks) {
+		return
+	}
+	m.lastSuspect[target] = m.now
+	m.oracle(OpSuspect, target, 0, 0)
+}
+
+// Step feeds one received message to the member.
+func (m *Member) Step(msg Message) {
+	if m.phase == phaseStopped || m.phase == phaseIdle || msg.Group != m.cfg.Group {
+		return
+	}
+	switch msg.Kind {
+	case MsgOracleUpdate:
+		if msg.Record != nil {
+			m.onRecord(msg.Record, msg.Leader)
+		}
+		return
+	case MsgPoison:
+		if m.vs != nil && msg.View > m.vs.view.ID {
+			m.stop(ErrFirewalled)
+		}
+		return
+	case MsgStateChunk:
+		m.onStateChunk(msg)
+		return
+	case MsgP2P, MsgP2PAck:
+		m.onP2P(msg)
+		return
+	}
+	if m.vs == nil {
+		return
+	}
+	if msg.View > m.vs.view.ID {
+		if (msg.Kind == MsgData || msg.Kind == MsgOrder) && len(m.future) < m.cfg.MaxPending {
+			m.future = append(m.future, msg)
+		}
+		return
+	}
+	if msg.View < m.vs.view.ID {
+		if m.vs.view.RankOf(msg.From) < 0 && (m.wc == nil || !contains(m.wc.change.Next, msg.From)) {
+			m.send(Message{Kind: MsgPoison, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, View: m.vs.view.ID})
+		}
+		return
+	}
+	rank := m.vs.view.RankOf(msg.From)
+	if rank < 0 {
+		// A joiner of the change in progress talks to the coordinator; everyone else is firewalled.
+		if m.wc != nil && contains(m.wc.change.Joiners, msg.From) {
+			m.onJoinerMsg(msg)
+		}
+		return
+	}
+	m.vs.peers[rank].lastHeard = m.now
+	switch msg.Kind {
+	case MsgData:
+		m.vs.onData(m, msg)
+	case MsgOrder:
+		m.vs.onOrder(m, msg)
+	case MsgHeartbeat:
+		m.vs.onHeartbeat(m, rank, msg)
+	case MsgFlushState:
+		m.onFlushState(msg)
+	case MsgFlushDecision:
+		m.onDecision(msg)
+	case MsgFlushAck:
+		m.onFlushAck(msg)
+	}
+}
+
+// contains reports whether s holds x.
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,138 @@
+package vsync
+
+import "slices"
+
+/*
+Total-failure recovery of SafeSends. A view installed by joiners that received no state transfer is a
+restart view: no member of the previous view survived. Every member of a restart view (a founder)
+SafeSends the entries of its log of earlier incarnations with their original tags, marked Replay and
+keyed by their original place in the order (view and position, from the log's order markers; entries
+never delivered sort after those, by sender and sequence), then an end marker. Members do not deliver
+replays as they are ordered: they collect them, and once every founder's end marker was delivered (or
+when a flush ends the restart view early), they deliver the collected replays sorted by key, dropping
+duplicate tags and anything that would break a sender's FIFO order. Every member sees the same ordered
+stream and the same flush decision, so every member delivers the same replays in the same order, and
+that order is the original one. Ordered messages of the restart view itself are held back until the
+replays are delivered, so the replays come first in the restart view's order too (their order markers
+use position 0 of the restart view).
+*/
+type replayState struct {
+	founders []string
+	ended    map[string]bool
+	buf      []*Message
+	post     []*entry // ordered messages of the restart view, delivered after the replays
+	top      map[string]uint64 // highest replayed sequence delivered per sender
+}
+
+// startReplay is called when a member installs a restart view.
+func (m *Member) startReplay() {
+	m.rp = &replayState{founders: slices.Clone(m.vs.view.Members), ended: map[string]bool{}, top: map[string]uint64{}}
+	type item struct {
+		e       LogEntry
+		ordered bool
+		view    uint64
+		pos     uint64
+	}
+	items := map[Tag]*item{}
+	var order []Tag
+	for _, e := range m.replayLog {
+		it := items[e.Tag]
+		if it == nil {
+			it = &item{}
+			items[e.Tag] = it
+			order = append(order, e.Tag)
+		}
+		if e.Payload != nil && it.e.Payload == nil {
+			it.e = e
+		}
+		if e.Payload == nil && !it.ordered {
+			it.ordered, it.view, it.pos = true, e.View, e.Pos
+		}
+	}
+	m.replayLog = nil
+	for _, t := range order {
+		it := items[t]
+		if it.e.Payload == nil {
+			continue
+		}
+		msg := &Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: t, Flavour: FlavourSafe,
+			Payload: it.e.Payload, Replay: true, RView: it.view, RPos: it.pos}
+		m.sendData(msg)
+	}
+	m.sendData(&Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Flavour: FlavourOrdered, Replay: true})
+}
+
+// replayKey orders collected replays: delivered ones by (view, position), then the rest by tag.
+func replayKey(a, b *Message) int {
+	ao, bo := a.RView != 0, b.RView != 0
+	switch {
+	case ao != bo:
+		if ao {
+			return -1
+		}
+		return 1
+	case ao && a.RView != b.RView:
+		return cmpU(a.RView, b.RView)
+	case ao && a.RPos != b.RPos:
+		return cmpU(a.RPos, b.RPos)
+	case a.Tag.Sender != b.Tag.Sender:
+		if a.Tag.Sender < b.Tag.Sender {
+			return -1
+		}
+		return 1
+	}
+	return cmpU(a.Tag.Seq, b.Tag.Seq)
+}
+
+// onReplay collects an ordered replay message (or end marker) instead of delivering it.
+func (m *Member) onReplay(vs *vstate, msg *Message) {
+	rp := m.rp
+	if rp == nil {
+		return // not a restart view of this member: a late replay from an ended recovery
+	}
+	if msg.Tag.Seq == 0 {
+		rp.ended[msg.From] = true
+		for _, f := range rp.founders {
+			if !rp.ended[f] {
+				return
+			}
+		}
+		m.endReplay(vs)
+		return
+	}
+	rp.buf = append(rp.buf, msg)
+}
+
+// endReplay delivers the collected replays in their original order.
+func (m *Member) endReplay(vs *vstate) {
+	rp := m.rp
+	if rp == nil {
+		return
+	}
+	m.rp = nil
+	slices.SortStableFunc(rp.buf, replayKey)
+	for _, msg := range rp.buf {
+		if m.replayed[msg.Tag] || msg.Tag.Seq <= rp.top[msg.Tag.Sender] {
+			continue
+		}
+		m.replayed[msg.Tag] = true
+		rp.top[msg.Tag.Sender] = msg.Tag.Seq
+		m.logSafe(msg)
+		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: vs.view.ID, Pos: 0})
+		m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: msg.Tag, Flavour: FlavourSafe, ViewID: vs.view.ID,
+			Payload: msg.Payload, Replayed: true}})
+	}
+	for _, e := range rp.post {
+		m.deliver(vs, e)
+	}
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

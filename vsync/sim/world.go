@@ -1,0 +1,447 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"sort"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vsdb/vsdb/vsync"
+	"github.com/vsdb/vsdb/vsync/check"
+	"github.com/vsdb/vsdb/vsync/membership"
+)
+
+// Simulated time (ticks) and fault rates.
+const (
+	maxQueued      = 200000 // packets in flight (the network's buffer limit)
+	dropPerMille   = 50
+	dupPerMille    = 30
+	crashPerMille  = 4 // per tick: some member process crashes
+	totalPerMille  = 1 // per tick: every member process crashes at once
+	oraclePerMille = 2
+	partPerMille   = 2
+)
+
+// memberConfig is the member configuration the simulator uses: short timeouts so that a run of a
+// thousand ticks sees many view changes.
+func memberConfig(group, self string, oracle []string, phi int, st vsync.Storage, bug string) vsync.Config {
+	return vsync.Config{Group: group, Self: self, Oracle: oracle, Storage: st, SafeAcceptors: phi,
+		HeartbeatTicks: 2, SuspectTicks: 24, RetransmitTicks: 4, OracleSyncTicks: 5, OracleLeaseTicks: 60,
+		MaxChunkBytes: 64, ChunkWindow: 2, QueryTimeoutTicks: 200, InjectBug: bug}
+}
+
+type packet struct {
+	at   int64
+	seq  int64
+	from string // process
+	to   string // process or replica address
+	msg  *vsync.Message
+	raft *raftpb.Message
+}
+
+// proc is one member process: its members (one per group) and its surviving SafeSend log.
+type proc struct {
+	name    string
+	alive   bool
+	inc     int
+	members []*vsync.Member // per group, nil while down
+	apps    []*app
+	log     *memLog
+	downAt  int64
+	upAt    int64
+	side    int // partition side
+}
+
+// orep is one membership replica process.
+type orep struct {
+	addr    string
+	id      uint64
+	alive   bool
+	rep     *membership.Replica
+	storage *raft.MemoryStorage
+	upAt    int64
+	side    int
+}
+
+// memLog is a process's SafeSend log: it survives crashes of the process.
+type memLog struct{ entries []vsync.LogEntry }
+
+func (l *memLog) Entries() ([]vsync.LogEntry, error) { return slices.Clone(l.entries), nil }
+
+func (l *memLog) forget(group string, t vsync.Tag) {
+	out := l.entries[:0]
+	for _, e := range l.entries {
+		if !(e.Group == group && e.Tag == t) {
+			out = append(out, e)
+		}
+	}
+	l.entries = out
+}
+
+// app is the simulated application of one member: its state is the sequence of deliveries it applied
+// (which state transfer copies to joiners).
+type app struct {
+	state   []byte
+	loading []byte
+}
+
+type chunkSrc struct {
+	data []byte
+}
+
+func (c *chunkSrc) NextChunk(max int) ([]byte, bool, error) {
+	n := min(max, len(c.data))
+	out := c.data[:n]
+	c.data = c.data[n:]
+	return out, len(c.data) == 0, nil
+}
+
+type world struct {
+	o        Options
+	rng      *rand.Rand
+	now      int64
+	step     int64
+	pseq     int64
+	queue    []packet
+	procs    []*proc
+	oracle   []*orep
+	addrs    []string
+	groups   []string
+	faults   map[string]bool
+	hist     []check.Event
+	stats    Stats
+	healAt   int64
+	changeAt map[string]int64 // group → tick its pending change was first seen
+}
+
+// RunSeed runs one seed.
+func RunSeed(seed int64, o Options) SeedResult {
+	o = o.withDefaults()
+	w := &world{o: o, rng: rand.New(rand.NewSource(seed)), faults: map[string]bool{}, changeAt: map[string]int64{}}
+	w.stats.ByKind = map[string]int64{}
+	w.stats.Stopped = map[string]int64{}
+	for _, f := range o.Faults {
+		w.faults[f] = true
+	}
+	for g := 0; g < o.Groups; g++ {
+		w.groups = append(w.groups, fmt.Sprintf("g%d", g))
+	}
+	for i := 0; i < o.Oracle; i++ {
+		w.addrs = append(w.addrs, fmt.Sprintf("o%d", i+1))
+	}
+	for i := range w.addrs {
+		r := &orep{addr: w.addrs[i], id: uint64(i + 1), storage: raft.NewMemoryStorage()}
+		w.oracle = append(w.oracle, r)
+		w.startReplica(r)
+	}
+	for i := 0; i < o.Members; i++ {
+		p := &proc{name: fmt.Sprintf("n%d", i), log: &memLog{}}
+		w.procs = append(w.procs, p)
+		w.startProc(p, false)
+	}
+	faultEnd := int64(o.Steps * 6 / 10)
+	for w.now = 1; w.now <= int64(o.Steps); w.now++ {
+		w.deliverDue()
+		w.tickAll()
+		if w.now <= faultEnd {
+			w.injectFaults()
+		} else if w.now == faultEnd+1 {
+			w.healAll()
+		}
+		w.restartDue()
+		if w.now < int64(o.Steps)-100 {
+			w.workload()
+		}
+	}
+	w.stats.Ticks = int64(o.Steps)
+	sr := SeedResult{Seed: seed, Stats: w.stats, History: w.hist, Replay: ReplayCommand(seed, o)}
+	sr.Violations = check.CheckAll(w.hist)
+	sr.Violations = append(sr.Violations, w.liveness()...)
+	return sr
+}
+
+func (w *world) record(e check.Event) {
+	w.step++
+	e.Step = w.step
+	w.hist = append(w.hist, e)
+}
+
+func (w *world) startReplica(r *orep) {
+	rep, err := membership.NewReplica(membership.Config{ID: r.id, Addrs: w.addrs, Storage: r.storage,
+		Rand: rand.New(rand.NewSource(w.rng.Int63())), ElectionTicks: 15})
+	if err != nil {
+		panic(err)
+	}
+	r.rep, r.alive = rep, true
+	w.readyReplica(r)
+}
+
+func (w *world) startProc(p *proc, restart bool) {
+	p.inc++
+	p.alive = true
+	self := fmt.Sprintf("%s#%d", p.name, p.inc)
+	if restart {
+		w.stats.Restarts++
+		w.record(check.Event{Member: self, Kind: check.Restarted})
+	}
+	p.members = make([]*vsync.Member, len(w.groups))
+	p.apps = make([]*app, len(w.groups))
+	for g, name := range w.groups {
+		w.startMember(p, g, name, self)
+	}
+}
+
+func (w *world) startMember(p *proc, g int, group, self string) {
+	m, err := vsync.NewMember(memberConfig(group, self, w.addrs, w.o.Phi, p.log, w.o.Bug))
+	if err != nil {
+		panic(err)
+	}
+	p.members[g] = m
+	p.apps[g] = &app{}
+	if err := m.Join(); err != nil {
+		panic(err)
+	}
+	w.readyMember(p, g)
+}
+
+// send puts a packet on the network, applying drop, dup and delay faults.
+func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
+	if len(w.queue) >= maxQueued {
+		return
+	}
+	if w.faults[FaultDrop] && w.rng.Intn(1000) < dropPerMille {
+		return
+	}
+	copies := 1
+	if w.faults[FaultDup] && w.rng.Intn(1000) < dupPerMille {
+		copies = 2
+	}
+	for i := 0; i < copies; i++ {
+		d := int64(1)
+		if w.faults[FaultDelay] {
+			d += int64(w.rng.Intn(8))
+		}
+		w.pseq++
+		pk := packet{at: w.now + d, seq: w.pseq, from: from, to: to}
+		if msg != nil {
+			c := *msg
+			if w.o.Codec {
+				b, err := c.Marshal()
+				if err != nil {
+					panic(err)
+				}
+				if err := c.Unmarshal(b); err != nil {
+					panic(err)
+				}
+			}
+			pk.msg = &c
+		} else {
+			pk.raft = proto.Clone(rm).(*raftpb.Message)
+		}
+		w.queue = append(w.queue, pk)
+	}
+}
+
+func procOf(id string) string {
+	p, _ := membership.SplitID(id)
+	return p
+}
+
+func (w *world) sideOf(name string) int {
+	for _, p := range w.procs {
+		if p.name == name {
+			return p.side
+		}
+	}
+	for _, r := range w.oracle {
+		if r.addr == name {
+			return r.side
+		}
+	}
+	return 0
+}
+
+// deliverDue delivers the packets due now, in (time, sequence) order.
+func (w *world) deliverDue() {
+	sort.Slice(w.queue, func(i, j int) bool {
+		if w.queue[i].at != w.queue[j].at {
+			return w.queue[i].at < w.queue[j].at
+		}
+		return w.queue[i].seq < w.queue[j].seq
+	})
+	n := 0
+	for n < len(w.queue) && w.queue[n].at <= w.now {
+		n++
+	}
+	due := slices.Clone(w.queue[:n])
+	w.queue = slices.Delete(w.queue, 0, n)
+	for _, pk := range due {
+		if w.sideOf(pk.from) != w.sideOf(pk.to) {
+			continue
+		}
+		if pk.raft != nil || pk.msg.Kind == vsync.MsgOracleRequest {
+			for _, r := range w.oracle {
+				if r.addr == pk.to && r.alive {
+					if pk.raft != nil {
+						r.rep.StepRaft(pk.raft)
+					} else {
+						r.rep.Step(*pk.msg)
+					}
+					w.readyReplica(r)
+				}
+			}
+			continue
+		}
+		for _, p := range w.procs {
+			if !p.alive || p.name != procOf(pk.msg.To) {
+				continue
+			}
+			for g, m := range p.members {
+				if m != nil && m.ID() == pk.msg.To && w.groups[g] == pk.msg.Group {
+					m.Step(*pk.msg)
+					w.readyMember(p, g)
+				}
+			}
+		}
+	}
+}
+
+func (w *world) tickAll() {
+	for _, r := range w.oracle {
+		if r.alive {
+			r.rep.Tick()
+			w.readyReplica(r)
+		}
+	}
+	for _, p := range w.procs {
+		if !p.alive {
+			continue
+		}
+		for g, m := range p.members {
+			if m != nil {
+				m.Tick()
+				w.readyMember(p, g)
+			}
+		}
+	}
+}
+
+func (w *world) readyReplica(r *orep) {
+	rd := r.rep.Ready()
+	for _, rm := range rd.Raft {
+		w.send(r.addr, rm.To, nil, rm.Msg)
+	}
+	for i := range rd.Members {
+		msg := rd.Members[i]
+		w.send(r.addr, procOf(msg.To), &msg, nil)
+	}
+}
+
+// readyMember executes a member's Ready: log, send, then apply events, until it has nothing more.
+func (w *world) readyMember(p *proc, g int) {
+	for i := 0; i < 100; i++ {
+		m := p.members[g]
+		if m == nil || !m.HasReady() {
+			return
+		}
+		rd := m.Ready()
+		group := w.groups[g]
+		for _, e := range rd.Entries {
+			p.log.entries = append(p.log.entries, e)
+			if e.Payload != nil {
+				w.record(check.Event{Member: m.ID(), Group: group, Kind: check.SafeLogged, ViewID: m.View().ID,
+					Sender: e.Tag.Sender, SenderSeq: e.Tag.Seq, Flavour: check.FlavourSafe})
+			}
+		}
+		for _, t := range rd.Forget {
+			p.log.forget(group, t)
+		}
+		for i := range rd.Messages {
+			msg := rd.Messages[i]
+			w.stats.Messages++
+			w.stats.ByKind[msg.Kind.String()]++
+			to := msg.To
+			if msg.Kind != vsync.MsgOracleRequest {
+				to = procOf(to)
+			}
+			w.send(p.name, to, &msg, nil)
+		}
+		m.Advance(rd)
+		for _, ev := range rd.Events {
+			w.onEvent(p, g, m, ev)
+		}
+	}
+}
+
+func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
+	group := w.groups[g]
+	a := p.apps[g]
+	switch ev.Kind {
+	case vsync.EventDeliver:
+		w.stats.Deliveries++
+		d := ev.Delivery
+		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Delivered, ViewID: d.ViewID,
+			Sender: d.Tag.Sender, SenderSeq: d.Tag.Seq, Flavour: d.Flavour.String()})
+		if d.Flavour != vsync.FlavourSend {
+			a.state = fmt.Appendf(a.state, "%s:%d;", d.Tag.Sender, d.Tag.Seq)
+		}
+		if d.QueryID != 0 {
+			switch w.rng.Intn(10) {
+			case 0:
+				_ = m.NullReply(d.Tag.Sender, d.QueryID)
+			default:
+				_ = m.Reply(d.Tag.Sender, d.QueryID, []byte(m.ID()))
+			}
+		}
+	case vsync.EventView:
+		w.stats.Views++
+		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.ViewInstalled, ViewID: ev.View.ID,
+			Members: slices.Clone(ev.View.Members)})
+		if a.loading != nil {
+			a.state, a.loading = a.loading, nil
+		}
+		if t, ok := w.changeAt[group]; ok {
+			w.stats.ViewChangeTk = append(w.stats.ViewChangeTk, w.now-t)
+			delete(w.changeAt, group)
+		}
+	case vsync.EventMakeCheckpoint:
+		_ = m.SetCheckpointSource(&chunkSrc{data: slices.Clone(a.state)})
+	case vsync.EventLoadChunk:
+		if ev.ChunkSeq == 1 {
+			a.loading = []byte{}
+		}
+		a.loading = append(a.loading, ev.Chunk...)
+	case vsync.EventFlushDone:
+		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.FlushReturned, ViewID: ev.View.ID,
+			FlushWaitedFor: slices.Clone(ev.Flush.Seqs), K: ev.Flush.K})
+	case vsync.EventP2P:
+		if ev.Delivery.QueryID != 0 {
+			_ = m.Reply(ev.Delivery.Tag.Sender, ev.Delivery.QueryID, []byte("p2p"))
+		}
+	case vsync.EventStopped:
+		w.stats.Stopped[errName(ev.Err)]++
+		// The process stays up; its member of this group is gone for good (Crashed for that group),
+		// and the process rejoins the group as a fresh incarnation later.
+		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Crashed})
+		p.members[g] = nil
+		if p.upAt == 0 || p.upAt < w.now {
+			p.upAt = w.now + 10
+		}
+	}
+}
+
+func errName(err error) string {
+	switch err {
+	case vsync.ErrFirewalled:
+		return "firewalled"
+	case vsync.ErrPartitioned:
+		return "partitioned"
+	case vsync.ErrLeft:
+		return "left"
+	}
+	return "error"
+}

@@ -1,0 +1,513 @@
+package vsync
+
+/*
+vstate is the data plane of one installed view.
+
+Per sender rank r it holds the multicasts received and not yet released (held), the contiguous receive
+frontier recv (for an acceptor, a SafeSend counts as received only once it is logged, so a frontier is
+also a SafeSend acknowledgement), and scan, the FIFO delivery cursor for Sends. Ordering records map
+order positions to Refs; delivered is the number of positions delivered.
+
+Stability: every member piggybacks its frontier vector and delivered position on heartbeats. Message
+(r, i) is released once every member's recv[r] ≥ i, it was delivered here, and, if ordered, every
+member delivered its position. Records at positions every member delivered are released too. So the
+memory held is the unstable window, bounded by MaxUnstable per sender.
+
+The sequencer (rank 0) orders, per sender, indices in index order (so the total order respects each
+sender's FIFO order), skipping Sends; it orders a SafeSend only once Φ acceptors' frontiers cover it.
+Records are batched: everything ordered between two Ready calls leaves in one MsgOrder.
+*/
+type vstate struct {
+	view    View
+	me      int
+	phi     int
+	senders []senderState
+	peers   []peerState
+
+	records    map[uint64]OrderRecord
+	orderKnown uint64 // contiguous positions with records
+	delivered  uint64 // positions delivered
+	stablePos  uint64 // records at positions ≤ stablePos were released
+
+	nextIdx   uint64 // this member's last index sent in the view
+	nextPos   uint64 // sequencer: last position assigned
+	unsentPos uint64 // sequencer: positions ≤ unsentPos were sent in a MsgOrder
+	lastBeat  int64
+	applied   uint64 // attempt of the flush decision applied (0: none)
+	startedAt int64
+}
+
+type senderState struct {
+	held      map[uint64]*entry
+	recv      uint64
+	scan      uint64
+	orderNext uint64 // sequencer: next index to consider for ordering
+	stable    uint64
+}
+
+type peerState struct {
+	id         string
+	recv       []uint64
+	delivered  uint64
+	orderKnown uint64
+	lastHeard  int64
+	lastResend int64
+}
+
+type entry struct {
+	msg       *Message
+	delivered bool
+	persisted bool
+	pos       uint64
+	sentAt    int64
+}
+
+func newVState(v View, self string, phiCfg int, now int64) *vstate {
+	n := len(v.Members)
+	phi := phiCfg
+	if phi <= 0 || phi > n {
+		phi = n
+	}
+	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, startedAt: now, lastBeat: now}
+	vs.senders = make([]senderState, n)
+	vs.peers = make([]peerState, n)
+	for i := range vs.senders {
+		vs.senders[i] = senderState{held: map[uint64]*entry{}, orderNext: 1}
+		vs.peers[i] = peerState{id: v.Members[i], recv: make([]uint64, n), lastHeard: now}
+	}
+	return vs
+}
+
+// recvOf returns member a's receive frontier for sender r (own state for a == me).
+func (vs *vstate) recvOf(a, r int) uint64 {
+	if a == vs.me {
+		return vs.senders[r].recv
+	}
+	return vs.peers[a].recv[r]
+}
+
+// minRecv is the frontier for sender r every member reached.
+func (vs *vstate) minRecv(r int) uint64 {
+	min := vs.senders[r].recv
+	for a := range vs.peers {
+		if a != vs.me && vs.peers[a].recv[r] < min {
+			min = vs.peers[a].recv[r]
+		}
+	}
+	return min
+}
+
+// countRecv counts members whose frontier for sender r covers idx.
+func (vs *vstate) countRecv(r int, idx uint64) int {
+	n := 0
+	for a := range vs.peers {
+		if vs.recvOf(a, r) >= idx {
+			n++
+		}
+	}
+	return n
+}
+
+func (vs *vstate) ref(e *entry) Ref { return Ref{Rank: vs.view.RankOf(e.msg.From), Idx: e.msg.Idx} }
+
+func (vs *vstate) lookup(r Ref) *entry {
+	if r.Rank < 0 || r.Rank >= len(vs.senders) {
+		return nil
+	}
+	return vs.senders[r.Rank].held[r.Idx]
+}
+
+// sendData multicasts an own message in the current view and receives it locally.
+func (m *Member) sendData(msg *Message) {
+	vs := m.vs
+	vs.nextIdx++
+	msg.View = vs.view.ID
+	msg.Idx = vs.nextIdx
+	msg.AckReq = len(m.flushes) > 0
+	for i := range m.own {
+		if msg.Tag.Sender == m.cfg.Self && m.own[i].seq == msg.Tag.Seq {
+			m.own[i].view, m.own[i].idx = vs.view.ID, msg.Idx
+		}
+	}
+	for a, id := range vs.view.Members {
+		if a != vs.me {
+			c := *msg
+			c.To = id
+			m.send(c)
+		}
+	}
+	vs.onData(m, *msg)
+	if e := vs.senders[vs.me].held[msg.Idx]; e != nil {
+		e.sentAt = m.now
+	}
+}
+
+// onData receives a multicast of the current view.
+func (vs *vstate) onData(m *Member, msg Message) {
+	r := vs.view.RankOf(msg.From)
+	s := &vs.senders[r]
+	if msg.AckReq && r != vs.me {
+		m.ackDue[msg.From] = true
+	}
+	if msg.Idx <= s.stable || s.held[msg.Idx] != nil {
+		return
+	}
+	c := msg
+	c.To = ""
+	c.AckReq = false
+	e := &entry{msg: &c, persisted: true}
+	s.held[msg.Idx] = e
+	if msg.Flavour == FlavourSafe && vs.me < vs.phi {
+		e.persisted = false
+		m.logSafe(&c)
+	}
+	vs.advance(m, r)
+}
+
+// logSafe asks the driver to log a SafeSend (once per tag per incarnation).
+func (m *Member) logSafe(msg *Message) {
+	if m.logged[msg.Tag] {
+		return
+	}
+	m.logged[msg.Tag] = true
+	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, Payload: append([]byte{}, msg.Payload...)})
+}
+
+// persisted marks a logged SafeSend durable (after Advance).
+func (vs *vstate) persisted(m *Member, t Tag) {
+	for r := range vs.senders {
+		s := &vs.senders[r]
+		for _, e := range s.held {
+			if e.msg.Tag == t && !e.persisted {
+				e.persisted = true
+				vs.advance(m, r)
+				if vs.me != 0 {
+					m.ackDue[vs.view.Members[0]] = true
+				}
+				return
+			}
+		}
+	}
+}
+
+// advance moves sender r's receive frontier and delivers what became deliverable.
+func (vs *vstate) advance(m *Member, r int) {
+	s := &vs.senders[r]
+	moved := false
+	for {
+		e := s.held[s.recv+1]
+		if e == nil || !e.persisted {
+			break
+		}
+		s.recv++
+		moved = true
+	}
+	if !moved {
+		return
+	}
+	vs.deliverSends(m, r)
+	vs.order(m)
+	vs.deliverOrdered(m)
+	if r == vs.me {
+		m.checkFlushes()
+	}
+}
+
+// deliverSends delivers sender r's received Sends in index order.
+func (vs *vstate) deliverSends(m *Member, r int) {
+	if m.wc != nil {
+		return
+	}
+	s := &vs.senders[r]
+	for s.scan < s.recv {
+		s.scan++
+		if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
+			m.deliver(vs, e)
+		}
+	}
+}
+
+// deliverOrdered delivers ordered positions whose record and payload are here.
+func (vs *vstate) deliverOrdered(m *Member) {
+	if m.wc != nil {
+		return
+	}
+	for {
+		rec, ok := vs.records[vs.delivered+1]
+		if !ok {
+			return
+		}
+		e := vs.lookup(rec.Ref)
+		if e == nil {
+			return
+		}
+		vs.delivered++
+		e.pos = rec.Pos
+		if !e.delivered {
+			m.deliver(vs, e)
+		}
+	}
+}
+
+// deliver hands a multicast to the application.
+func (m *Member) deliver(vs *vstate, e *entry) {
+	e.delivered = true
+	if e.msg.Replay {
+		m.onReplay(vs, e.msg)
+		return
+	}
+	if m.rp != nil && e.msg.Flavour != FlavourSend {
+		m.rp.post = append(m.rp.post, e)
+		return
+	}
+	if e.msg.Flavour == FlavourSafe && m.logged[e.msg.Tag] {
+		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: e.pos})
+	}
+	m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: e.msg.Tag, Flavour: e.msg.Flavour, ViewID: vs.view.ID,
+		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay}})
+}
+
+// order is the sequencer: it assigns positions to what it may order.
+func (vs *vstate) order(m *Member) {
+	if vs.me != 0 || m.wc != nil {
+		return
+	}
+	for r := range vs.senders {
+		s := &vs.senders[r]
+		for s.orderNext <= s.recv {
+			e := s.held[s.orderNext]
+			if e == nil || e.msg.Flavour == FlavourSend || e.pos != 0 {
+				s.orderNext++
+				continue
+			}
+			if e.msg.Flavour == FlavourSafe && !vs.phiAcked(r, s.orderNext) {
+				break
+			}
+			vs.nextPos++
+			e.pos = vs.nextPos
+			vs.records[vs.nextPos] = OrderRecord{Pos: vs.nextPos, Ref: Ref{Rank: r, Idx: s.orderNext}}
+			s.orderNext++
+		}
+	}
+	vs.knowRecords()
+}
+
+// phiAcked reports whether Φ acceptors' frontiers cover (r, idx).
+func (vs *vstate) phiAcked(r int, idx uint64) bool {
+	n := 0
+	for a := 0; a < vs.phi; a++ {
+		if vs.recvOf(a, r) >= idx {
+			n++
+		}
+	}
+	return n >= vs.phi
+}
+
+func (vs *vstate) knowRecords() {
+	for {
+		if _, ok := vs.records[vs.orderKnown+1]; !ok {
+			return
+		}
+		vs.orderKnown++
+	}
+}
+
+// flushOrder sends the sequencer's new records in batches.
+func (vs *vstate) flushOrder(m *Member) {
+	if vs.me != 0 {
+		return
+	}
+	for vs.unsentPos < vs.nextPos {
+		first := vs.unsentPos + 1
+		last := vs.nextPos
+		if last-first+1 > uint64(m.cfg.OrderBatchMax) {
+			last = first + uint64(m.cfg.OrderBatchMax) - 1
+		}
+		vs.broadcast(m, vs.orderMsg(m, first, last))
+		vs.unsentPos = last
+	}
+}
+
+func (vs *vstate) orderMsg(m *Member, first, last uint64) Message {
+	msg := Message{Kind: MsgOrder, Group: m.cfg.Group, From: m.cfg.Self, View: vs.view.ID, Pos: first}
+	for p := first; p <= last; p++ {
+		msg.Refs = append(msg.Refs, vs.records[p].Ref)
+	}
+	return msg
+}
+
+func (vs *vstate) broadcast(m *Member, msg Message) {
+	for a, id := range vs.view.Members {
+		if a != vs.me {
+			c := msg
+			c.To = id
+			m.send(c)
+		}
+	}
+}
+
+// onOrder receives sequencer records.
+func (vs *vstate) onOrder(m *Member, msg Message) {
+	if vs.view.RankOf(msg.From) != 0 {
+		return
+	}
+	for i, r := range msg.Refs {
+		p := msg.Pos + uint64(i)
+		if p <= vs.stablePos {
+			continue
+		}
+		if _, ok := vs.records[p]; !ok {
+			vs.records[p] = OrderRecord{Pos: p, Ref: r}
+		}
+	}
+	vs.knowRecords()
+	vs.deliverOrdered(m)
+}
+
+// heartbeat builds a heartbeat (frontiers) for peer to.
+func (vs *vstate) heartbeat(m *Member, to string, ackReq bool) Message {
+	fr := make([]uint64, len(vs.senders))
+	for r := range vs.senders {
+		fr[r] = vs.senders[r].recv
+	}
+	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
+		Frontier: fr, Delivered: vs.delivered, OrderKnown: vs.orderKnown, AckReq: ackReq}
+}
+
+// onHeartbeat records a peer's frontiers, retransmits what it lacks, and releases stable messages.
+func (vs *vstate) onHeartbeat(m *Member, a int, msg Message) {
+	p := &vs.peers[a]
+	if len(msg.Frontier) == len(vs.senders) {
+		for r, f := range msg.Frontier {
+			if f > p.recv[r] {
+				p.recv[r] = f
+			}
+		}
+	}
+	if msg.Delivered > p.delivered {
+		p.delivered = msg.Delivered
+	}
+	if msg.OrderKnown > p.orderKnown {
+		p.orderKnown = msg.OrderKnown
+	}
+	if msg.AckReq {
+		m.ackDue[msg.From] = true
+	}
+	if m.wc != nil {
+		return
+	}
+	vs.retransmit(m, a)
+	vs.order(m)
+	vs.deliverOrdered(m)
+	vs.release(m)
+	m.checkFlushes()
+}
+
+// retransmit resends to peer a own messages and (sequencer) records it lacks, at most once per
+// RetransmitTicks and only for messages at least RetransmitTicks old.
+func (vs *vstate) retransmit(m *Member, a int) {
+	p := &vs.peers[a]
+	if m.now-p.lastResend < int64(m.cfg.RetransmitTicks) {
+		return
+	}
+	sent := 0
+	me := &vs.senders[vs.me]
+	for idx := p.recv[vs.me] + 1; idx <= vs.nextIdx && sent < m.cfg.RetransmitBatch; idx++ {
+		e := me.held[idx]
+		if e == nil || m.now-e.sentAt < int64(m.cfg.RetransmitTicks) {
+			break
+		}
+		c := *e.msg
+		c.To = p.id
+		m.send(c)
+		sent++
+	}
+	if vs.me == 0 && p.orderKnown < vs.unsentPos && m.now-vs.startedAt >= int64(m.cfg.RetransmitTicks) {
+		first := p.orderKnown + 1
+		if first <= vs.stablePos {
+			first = vs.stablePos + 1
+		}
+		last := vs.unsentPos
+		if last-first+1 > uint64(m.cfg.OrderBatchMax) {
+			last = first + uint64(m.cfg.OrderBatchMax) - 1
+		}
+		if first <= last {
+			msg := vs.orderMsg(m, first, last)
+			msg.To = p.id
+			m.send(msg)
+			sent++
+		}
+	}
+	if sent > 0 {
+		p.lastResend = m.now
+	}
+}
+
+// release frees messages and records that every member received and delivered.
+func (vs *vstate) release(m *Member) {
+	minDel := vs.delivered
+	for a := range vs.peers {
+		if a != vs.me && vs.peers[a].delivered < minDel {
+			minDel = vs.peers[a].delivered
+		}
+	}
+	for r := range vs.senders {
+		s := &vs.senders[r]
+		top := vs.minRecv(r)
+		for s.stable < top {
+			e := s.held[s.stable+1]
+			if e != nil {
+				if !e.delivered || (e.msg.Flavour != FlavourSend && (e.pos == 0 || e.pos > minDel)) {
+					break
+				}
+				delete(s.held, s.stable+1)
+			}
+			s.stable++
+		}
+	}
+	for vs.stablePos < minDel && vs.stablePos < vs.delivered {
+		vs.stablePos++
+		delete(vs.records, vs.stablePos)
+	}
+}
+
+// tick sends heartbeats, suspects silent peers and retransmits.
+func (vs *vstate) tick(m *Member) {
+	if m.now-vs.lastBeat >= int64(m.cfg.HeartbeatTicks) {
+		vs.lastBeat = m.now
+		ackReq := len(m.flushes) > 0
+		for a, id := range vs.view.Members {
+			if a != vs.me {
+				m.send(vs.heartbeat(m, id, ackReq))
+			}
+		}
+		if m.wc != nil {
+			for _, j := range m.wc.change.Joiners {
+				m.send(vs.heartbeat(m, j, false))
+			}
+		}
+	}
+	for a := range vs.peers {
+		if a != vs.me && m.now-vs.peers[a].lastHeard > int64(m.cfg.SuspectTicks) {
+			if m.wc == nil || contains(m.wc.change.Next, vs.peers[a].id) {
+				m.suspect(vs.peers[a].id)
+			}
+		}
+	}
+}
+
+// state is this member's flush state for the coordinator.
+func (vs *vstate) state() *FlushState {
+	st := &FlushState{Recv: make([]uint64, len(vs.senders)), Delivered: vs.delivered, Applied: vs.applied}
+	for r := range vs.senders {
+		s := &vs.senders[r]
+		st.Recv[r] = s.recv
+		for _, idx := range sortedKeys(s.held) {
+			st.Msgs = append(st.Msgs, s.held[idx].msg)
+		}
+	}
+	for _, p := range sortedKeys(vs.records) {
+		st.Records = append(st.Records, vs.records[p])
+	}
+	return st
+}
