@@ -90,7 +90,14 @@ func runRound(ctx context.Context, o RedisCompareOptions, rep *Report, round int
 		if round == 1 {
 			rep.ServerCommands = append(rep.ServerCommands, CommandLine{Role: spec.name, Line: shellJoin(s.proc.argv)})
 		}
-		fmt.Fprintf(o.Log, "bench: round %d: %s pid %d listening on %s\n", round, s.name, s.proc.pid(), addrOf(s.port))
+		allowed, err := CPUsAllowed(s.proc.pid())
+		if err != nil {
+			return fmt.Errorf("round %d: %w: %s: %w", round, ErrServerStart, s.name, err)
+		}
+		if rep.Pinned && allowed != strconv.Itoa(o.ServerCPU) {
+			return fmt.Errorf("round %d: %w: %s runs on cpus %q, not pinned to %d", round, ErrServerStart, s.name, allowed, o.ServerCPU)
+		}
+		fmt.Fprintf(o.Log, "bench: round %d: %s pid %d listening on %s, cpus %s\n", round, s.name, s.proc.pid(), addrOf(s.port), allowed)
 	}
 	for _, w := range o.Workloads {
 		for _, test := range w.TestList() {
@@ -118,6 +125,9 @@ func runRound(ctx context.Context, o RedisCompareOptions, rep *Report, round int
 // runWatched runs one benchmark, cancelling it at once if the server exits (redis-benchmark would
 // otherwise spin until its timeout).
 func runWatched(ctx context.Context, s *runningServer, run BenchmarkRun) (Result, error) {
+	if s.proc.exited() {
+		return Result{}, fmt.Errorf("%w: %s", ErrServerExited, s.proc.describeExit())
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {

@@ -6,9 +6,11 @@ import (
 	"context"
 	"debug/buildinfo"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,6 +24,20 @@ type MachineInfo struct {
 	TargetGoVersion       string // Go that built the target binary, when it is a Go binary
 	RedisVersion          string // first line of `redis-server --version`
 	RedisBenchmarkVersion string // first line of `redis-benchmark --version`
+	LoadAvg               string // the 1, 5 and 15 minute load averages from /proc/loadavg at the start
+}
+
+// Load1 is the one-minute load average, or NaN when unknown.
+func (m MachineInfo) Load1() float64 {
+	f := strings.Fields(m.LoadAvg)
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }
 
 // String is a one-line description.
@@ -30,7 +46,8 @@ func (m MachineInfo) String() string {
 	if m.TargetGoVersion != "" && m.TargetGoVersion != m.GoVersion {
 		s += "; target built with " + m.TargetGoVersion
 	}
-	return s + fmt.Sprintf("; redis=%s; redis-benchmark=%s", orUnknown(m.RedisVersion), orUnknown(m.RedisBenchmarkVersion))
+	return s + fmt.Sprintf("; redis=%s; redis-benchmark=%s; loadavg=%s",
+		orUnknown(m.RedisVersion), orUnknown(m.RedisBenchmarkVersion), orUnknown(m.LoadAvg))
 }
 
 func orUnknown(s string) string {
@@ -51,6 +68,11 @@ func DescribeMachine(redisServer, redisBenchmark, targetBinary string) MachineIn
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
 	}
 	if targetBinary != "" {
 		if path, err := exec.LookPath(targetBinary); err == nil {
@@ -96,4 +118,19 @@ func firstLineOf(name string, args ...string) string {
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(line)
+}
+
+// CPUsAllowed returns the Cpus_allowed_list line of /proc/<pid>/status (e.g. "0" or "0-1"), which
+// shows whether pinning took effect.
+func CPUsAllowed(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("no Cpus_allowed_list in /proc/%d/status", pid)
 }

@@ -83,3 +83,22 @@ func FuzzParseProcStat(f *testing.F) {
 		}
 	})
 }
+
+func TestCPUModelFromCPUInfo(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\nflags\t: fpu\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\n", "AMD EPYC"},
+		{"processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n", "CPU part 0xd0c"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := CPUModelFromCPUInfo([]byte(tt.in)); got != tt.want {
+			t.Errorf("CPUModelFromCPUInfo(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if l := (MachineInfo{LoadAvg: "1.50 0.2 0.1"}).Load1(); l != 1.5 {
+		t.Errorf("Load1 = %v", l)
+	}
+	if _, err := CPUsAllowed(os.Getpid()); err != nil {
+		t.Errorf("CPUsAllowed(self): %v", err)
+	}
+}

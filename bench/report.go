@@ -154,6 +154,10 @@ func (r *Report) Caveats() []string {
 	if !r.Pinned {
 		out = append(out, "UNPINNED: servers and load generator shared cores")
 	}
+	if l := r.MachineInfo.Load1(); l > busyLoadPerCPU*float64(max(r.MachineInfo.NProc, 1)) {
+		out = append(out, fmt.Sprintf("BUSY MACHINE: load average %s at the start on %d CPUs; other processes competed for the pinned cores",
+			r.MachineInfo.LoadAvg, r.MachineInfo.NProc))
+	}
 	for _, c := range r.Comparisons() {
 		if c.TargetRuns != r.Rounds || c.BaselineRuns != r.Rounds {
 			out = append(out, fmt.Sprintf("INCOMPLETE: %s %s has %d %s and %d %s runs of %d rounds",
@@ -166,6 +170,9 @@ func (r *Report) Caveats() []string {
 	}
 	return append(out, r.Notes...)
 }
+
+// busyLoadPerCPU is the one-minute load average per CPU above which the machine is flagged busy.
+const busyLoadPerCPU = 0.5
 
 // minMeaningfulTicks is the CPU tick count under which a CPU/op figure is flagged as coarse (±1%).
 const minMeaningfulTicks = 100
@@ -231,7 +238,8 @@ func (r *Report) Markdown() string {
 	if m.TargetGoVersion != "" && m.TargetGoVersion != m.GoVersion {
 		fmt.Fprintf(&sb, " (%s built with %s)", r.Target, m.TargetGoVersion)
 	}
-	fmt.Fprintf(&sb, "\n- redis: %s\n- redis-benchmark: %s\n\n", orUnknown(m.RedisVersion), orUnknown(m.RedisBenchmarkVersion))
+	fmt.Fprintf(&sb, "\n- redis: %s\n- redis-benchmark: %s\n- load average at start: %s\n\n",
+		orUnknown(m.RedisVersion), orUnknown(m.RedisBenchmarkVersion), orUnknown(m.LoadAvg))
 	sb.WriteString("Commands:\n\n```sh\n")
 	fmt.Fprintf(&sb, "%s\n", r.Command)
 	for _, c := range r.ServerCommands {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -15,14 +16,15 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // goal, c50-p1 misses throughput on SET, c50-p16 misses CPU on GET, and one CPU sample is coarse.
 func fixedReport() *Report {
 	ws := DefaultRedisCompareWorkloads(500_000)
+	m := MachineInfo{NProc: 2, CPUModel: "AMD EPYC", Kernel: "6.18.44", GoVersion: "go1.26.8", TargetGoVersion: "go1.26.7",
+		RedisVersion: "Redis server v=7.0.15", RedisBenchmarkVersion: "redis-benchmark 7.0.15", LoadAvg: "0.12 0.20 0.18"}
 	r := &Report{
-		Machine: "nproc=2; cpu=AMD EPYC; kernel=6.18.44; go=go1.26.8; redis=Redis server v=7.0.15; redis-benchmark=redis-benchmark 7.0.15",
-		MachineInfo: MachineInfo{NProc: 2, CPUModel: "AMD EPYC", Kernel: "6.18.44", GoVersion: "go1.26.8",
-			TargetGoVersion: "go1.26.7", RedisVersion: "Redis server v=7.0.15", RedisBenchmarkVersion: "redis-benchmark 7.0.15"},
-		Command:        "vsdb bench redis-compare --requests 500000",
-		ServerCommands: []CommandLine{{"vsdb", "env GOMAXPROCS=1 /usr/bin/taskset -c 0 /tmp/vsdb server --bind 127.0.0.1 --port 40001 --http-port 40002"}, {"redis", "/usr/bin/taskset -c 0 redis-server --bind 127.0.0.1 --port 40003 --save '' --appendonly no"}},
+		Machine:           m.String(),
+		MachineInfo:       m,
+		Command:           "vsdb bench redis-compare --requests 500000",
+		ServerCommands:    []CommandLine{{"vsdb", "env GOMAXPROCS=1 /usr/bin/taskset -c 0 /tmp/vsdb server --bind 127.0.0.1 --port 40001 --http-port 40002"}, {"redis", "/usr/bin/taskset -c 0 redis-server --bind 127.0.0.1 --port 40003 --save '' --appendonly no"}},
 		BenchmarkCommands: []CommandLine{{"c1-p1 set", "/usr/bin/taskset -c 1 redis-benchmark -h 127.0.0.1 -p 40001 -t set -n 500000 -c 1 -P 1 -r 100000 -d 32 --csv"}},
-		Target:         "vsdb", Baseline: "redis", Rounds: 3, Workloads: ws, ServerCPU: 0, LoadCPU: 1, Pinned: true,
+		Target:            "vsdb", Baseline: "redis", Rounds: 3, Workloads: ws, ServerCPU: 0, LoadCPU: 1, Pinned: true,
 		Started: time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC), Elapsed: 5 * time.Minute,
 	}
 	type fig struct{ rps, cpu float64 }
@@ -124,10 +126,13 @@ func TestVerdictMissing(t *testing.T) {
 
 func TestCaveatsPreliminary(t *testing.T) {
 	r := fixedReport()
-	r.Rounds, r.Pinned = 1, false
+	r.Rounds, r.Pinned, r.MachineInfo.LoadAvg = 1, false, "10.47 10.98 6.61"
 	r.Workloads = DefaultRedisCompareWorkloads(2000)
-	got := r.Caveats()
-	if len(got) < 5 { // rounds, 3 × requests, unpinned (+ incomplete runs)
-		t.Fatalf("caveats %q", got)
+	got := strings.Join(r.Caveats(), "\n")
+	for _, want := range []string{"PRELIMINARY: 1 round(s)", "c50-p16 has 2000 requests", "UNPINNED", "BUSY MACHINE: load average 10.47",
+		"INCOMPLETE: c1-p1 SET has 3 vsdb and 3 redis runs of 1 rounds"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("caveats lack %q:\n%s", want, got)
+		}
 	}
 }

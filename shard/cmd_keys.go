@@ -28,7 +28,9 @@ func cmdExists(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	return redcon.AppendInt(dst, n)
 }
 
-func cmdTouch(s *Store, dst []byte, args [][]byte, nowMs int64) []byte { return cmdExists(s, dst, args, nowMs) }
+func cmdTouch(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
+	return cmdExists(s, dst, args, nowMs)
+}
 
 func cmdType(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	e := s.lookup(args[1], nowMs, true)

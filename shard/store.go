@@ -199,9 +199,10 @@ func (s *Store) setExpire(e *entry, ms int64) {
 	}
 }
 
-// replaceValue makes e hold a new string value, keeping or clearing its TTL.
+// setString makes e hold a new string value, keeping or clearing its TTL. The old buffer is reused
+// unless it is much larger than the new value (so a shrunk value does not pin a big allocation).
 func (s *Store) setString(e *entry, v []byte, enc strEnc, keepTTL bool) {
-	if e.kind == kindString {
+	if e.kind == kindString && cap(e.str) <= 2*len(v)+64 {
 		e.str = append(e.str[:0], v...)
 	} else {
 		e.kind, e.hash = kindString, nil

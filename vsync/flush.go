@@ -262,27 +262,35 @@ func (m *Member) decide() map[string]*Decision {
 			}
 		}
 	}
-	tail := make([]Ref, 0)
-	for r := range avail {
-		if avail[r].Flavour != FlavourSend && !done[r] {
-			tail = append(tail, r)
+	// The tail: every other held ordered/safe message. Those with a known sequencer position keep the
+	// sequencer's relative order (the failed sequencer may have delivered them in it); the rest follow
+	// by (rank, index). Once some survivor applied an earlier decision the order is final: its records
+	// are the whole order and nothing is appended (a message that arrived since was delivered by nobody).
+	if best == nil {
+		var known, unknown []Ref
+		seen := map[Ref]bool{}
+		for _, p := range sortedKeys(recs) {
+			r := recs[p]
+			if p > pos && avail[r] != nil && !done[r] && !seen[r] {
+				known = append(known, r)
+				seen[r] = true
+			}
 		}
-	}
-	slices.SortFunc(tail, func(a, b Ref) int {
-		if a.Rank != b.Rank {
-			return a.Rank - b.Rank
+		for r := range avail {
+			if avail[r].Flavour != FlavourSend && !done[r] && !seen[r] {
+				unknown = append(unknown, r)
+			}
 		}
-		if a.Idx < b.Idx {
-			return -1
+		slices.SortFunc(unknown, func(a, b Ref) int {
+			if a.Rank != b.Rank {
+				return a.Rank - b.Rank
+			}
+			return cmpU(a.Idx, b.Idx)
+		})
+		for _, r := range append(known, unknown...) {
+			pos++
+			records = append(records, OrderRecord{Pos: pos, Ref: r, Attempt: wc.attempt})
 		}
-		if a.Idx > b.Idx {
-			return 1
-		}
-		return 0
-	})
-	for _, r := range tail {
-		pos++
-		records = append(records, OrderRecord{Pos: pos, Ref: r, Attempt: wc.attempt})
 	}
 	out := map[string]*Decision{}
 	for i, id := range wc.survivors {

@@ -1,13 +1,16 @@
 package vsync
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 /*
 Total-failure recovery of SafeSends. A view installed by joiners that received no state transfer is a
 restart view: no member of the previous view survived. Every member of a restart view (a founder)
 SafeSends the entries of its log of earlier incarnations with their original tags, marked Replay and
-keyed by their original place in the order (view and position, from the log's order markers; entries
-never delivered sort after those, by sender and sequence), then an end marker. Members do not deliver
+keyed by their original place in the order (view and position, from the log's order markers; an entry
+this process never delivered sorts at the end of the view it was logged in), then an end marker. Members do not deliver
 replays as they are ordered: they collect them, and once every founder's end marker was delivered (or
 when a flush ends the restart view early), they deliver the collected replays sorted by key, dropping
 duplicate tags and anything that would break a sender's FIFO order. Every member sees the same ordered
@@ -44,8 +47,14 @@ func (m *Member) startReplay() {
 		}
 		if e.Payload != nil && it.e.Payload == nil {
 			it.e = e
+			if !it.ordered {
+				// Never delivered by this process: it belongs to the view it was logged in, after
+				// everything this process delivered there (it delivers in order, and it logged the
+				// message before the sequencer could order it).
+				it.view, it.pos = e.View, math.MaxUint64
+			}
 		}
-		if e.Payload == nil && !it.ordered {
+		if e.Payload == nil && !it.ordered && e.Pos != math.MaxUint64 {
 			it.ordered, it.view, it.pos = true, e.View, e.Pos
 		}
 	}
@@ -62,18 +71,12 @@ func (m *Member) startReplay() {
 	m.sendData(&Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Flavour: FlavourOrdered, Replay: true})
 }
 
-// replayKey orders collected replays: delivered ones by (view, position), then the rest by tag.
+// replayKey orders collected replays by (view, position), then tag.
 func replayKey(a, b *Message) int {
-	ao, bo := a.RView != 0, b.RView != 0
 	switch {
-	case ao != bo:
-		if ao {
-			return -1
-		}
-		return 1
-	case ao && a.RView != b.RView:
+	case a.RView != b.RView:
 		return cmpU(a.RView, b.RView)
-	case ao && a.RPos != b.RPos:
+	case a.RPos != b.RPos:
 		return cmpU(a.RPos, b.RPos)
 	case a.Tag.Sender != b.Tag.Sender:
 		if a.Tag.Sender < b.Tag.Sender {

@@ -170,7 +170,12 @@ func (m *Member) logSafe(msg *Message) {
 		return
 	}
 	m.logged[msg.Tag] = true
-	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, Payload: append([]byte{}, msg.Payload...)})
+	view := uint64(0)
+	if m.vs != nil {
+		view = m.vs.view.ID
+	}
+	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: view,
+		Payload: append([]byte{}, msg.Payload...)})
 }
 
 // persisted marks a logged SafeSend durable (after Advance).

@@ -240,6 +240,17 @@ func TestSafeSendDurability(t *testing.T) {
 			crash c all
 			crash a all
 			view 2 b`},
+		{name: "the only log entry was forgotten before the total failure", script: `
+			view 1 a#1,b#1
+			log a#1 1 a#1:1
+			d a#1,b#1 1 a#1:1 safe
+			forget a#1 1 a#1:1
+			crash a#1 all
+			crash b#1 all
+			restart a#2
+			restart b#2
+			view 2 a#2,b#2
+			view 3 a#2,b#2`},
 		{name: "delivered before logged", want: "before any acceptor logged it", script: `
 			view 1 a,b
 			d a 1 a:1 safe

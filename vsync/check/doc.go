@@ -26,6 +26,9 @@
 //     view it was logged in; Flavour "safe" or ""). Emit it when the write would survive a crash.
 //   - FlushReturned: Flush(K) (K = 0 for Flush()) returned at Member in view ViewID of Group; the
 //     flush covered Member's own messages with sender sequence numbers FlushWaitedFor.
+//   - SafeForgotten (optional, an extension of the six kinds above): the acceptor Member removed its
+//     log entry for (Sender, SenderSeq) of Group. Emit it if logs are garbage-collected, so that
+//     SafeSendDurability does not expect a replay of a removed entry after a total failure.
 //
 // # The checkers
 //

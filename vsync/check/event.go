@@ -24,6 +24,10 @@ const (
 	// FlushReturned: Flush(K) returned at Member, in view ViewID of Group, covering its own messages
 	// FlushWaitedFor (sender sequence numbers).
 	FlushReturned
+	// SafeForgotten (optional): the acceptor Member removed (garbage-collected) its log entry for the
+	// SafeSend (Sender, SenderSeq) of Group. A simulator whose storage truncates logs emits it, so that
+	// SafeSendDurability does not expect a replay of an entry that no longer exists.
+	SafeForgotten
 )
 
 // String returns the kind's name, e.g. "Delivered".
@@ -41,6 +45,8 @@ func (k EventKind) String() string {
 		return "SafeLogged"
 	case FlushReturned:
 		return "FlushReturned"
+	case SafeForgotten:
+		return "SafeForgotten"
 	}
 	return fmt.Sprintf("EventKind(%d)", uint8(k))
 }
@@ -61,8 +67,8 @@ type Event struct {
 	Kind           EventKind // what happened
 	ViewID         uint64    // the view the event happens in (for ViewInstalled: the new view)
 	Members        []string  // ViewInstalled: the members in rank order
-	Sender         string    // Delivered, SafeLogged: the original sender (member string)
-	SenderSeq      uint64    // Delivered, SafeLogged: the sender's per-group sequence number (1,2,3…)
+	Sender         string    // Delivered, SafeLogged, SafeForgotten: the original sender (member string)
+	SenderSeq      uint64    // Delivered, SafeLogged, SafeForgotten: the sender's per-group sequence number (1,2,3…)
 	Flavour        string    // Delivered: FlavourSend, FlavourOrdered or FlavourSafe
 	FlushWaitedFor []uint64  // FlushReturned: the flushing member's own SenderSeqs the flush covered
 	K              int       // FlushReturned: Flush(k)'s k (0 = all)

@@ -63,11 +63,11 @@ func fifoPerSender(ix *index) []Violation {
 			if l, ok := last[sid]; ok {
 				switch {
 				case e.SenderSeq == l:
-					c.addf("%s delivered %s twice (view %d)", mk.member,
-						ix.describeMsg(msgKey{e.Group, e.Sender, e.SenderSeq}), e.ViewID)
+					c.addf("%s delivered %s twice (view %d of %s)", mk.member,
+						ix.describeMsg(msgKey{e.Group, e.Sender, e.SenderSeq}), e.ViewID, e.Group)
 				case e.SenderSeq < l:
-					c.addf("%s delivered %s after %s:%d (out of FIFO order, view %d)", mk.member,
-						ix.describeMsg(msgKey{e.Group, e.Sender, e.SenderSeq}), e.Sender, l, e.ViewID)
+					c.addf("%s delivered %s after %s:%d (out of FIFO order, view %d of %s)", mk.member,
+						ix.describeMsg(msgKey{e.Group, e.Sender, e.SenderSeq}), e.Sender, l, e.ViewID, e.Group)
 				}
 			}
 			if e.SenderSeq > last[sid] {

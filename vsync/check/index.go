@@ -64,6 +64,7 @@ type msgInfo struct {
 	flavour    string // flavour of its first delivery (or "safe" if only logged)
 	deliveries []int  // history positions of its Delivered events
 	logs       []int  // history positions of its SafeLogged events
+	forgets    []int  // history positions of its SafeForgotten events
 }
 
 type index struct {
@@ -143,6 +144,10 @@ func buildIndex(h []Event) *index {
 		case SafeLogged:
 			mi := ix.msg(msgKey{e.Group, e.Sender, e.SenderSeq}, FlavourSafe)
 			mi.logs = append(mi.logs, i)
+			ix.evMsg[i] = mi.id
+		case SafeForgotten:
+			mi := ix.msg(msgKey{e.Group, e.Sender, e.SenderSeq}, FlavourSafe)
+			mi.forgets = append(mi.forgets, i)
 			ix.evMsg[i] = mi.id
 		case Crashed:
 			if e.Group == "" {

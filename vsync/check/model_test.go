@@ -26,6 +26,8 @@ restart makes the next one ("p1#2").
   - When every member of the view has crashed, restarted processes form a restart view and replay, in
     log order, every safe message their processes logged.
   - Flush(k) at a member covers its messages in the current view, which are then never dropped.
+  - After a view change, surviving acceptors sometimes forget (SafeForgotten) log entries of safe
+    messages every survivor delivered; forgotten entries are not replayed.
 */
 type naiveGroup struct {
 	rng     *rand.Rand
@@ -230,9 +232,29 @@ func (g *naiveGroup) viewChange(joiners int) {
 	for _, s := range g.rng.Perm(len(surv)) {
 		g.deliverAll(surv[s])
 	}
+	g.forgetSome(surv)
 	next := slices.Clone(surv)
 	next = append(next, g.joiners(joiners)...)
 	g.install(next)
+}
+
+// forgetSome garbage-collects, at random, surviving acceptors' log entries of the view's safe
+// messages, which every survivor has now delivered; a forgotten entry is not replayed after a total
+// failure.
+func (g *naiveGroup) forgetSome(surv []string) {
+	for _, e := range g.log {
+		if e.flavour != FlavourSafe || e.dropped || g.rng.Intn(3) != 0 {
+			continue
+		}
+		k := msgKey{"g", e.sender, e.seq}
+		for _, a := range surv {
+			p := process(a)
+			if i := slices.Index(g.logs[p], k); i >= 0 {
+				g.logs[p] = slices.Delete(g.logs[p], i, i+1)
+				g.emit(Event{Member: a, Kind: SafeForgotten, ViewID: g.viewID, Sender: e.sender, SenderSeq: e.seq})
+			}
+		}
+	}
 }
 
 // joiners restarts crashed processes (or makes new ones) for the next view.
@@ -352,7 +374,7 @@ func TestRandomCorrectHistoriesPass(t *testing.T) {
 		}
 	}
 	t.Logf("events by kind: %v; restart views: %d", stats, restarts)
-	if stats[Crashed] == 0 || stats[FlushReturned] == 0 || stats[SafeLogged] == 0 || restarts == 0 {
+	if stats[Crashed] == 0 || stats[FlushReturned] == 0 || stats[SafeLogged] == 0 || stats[SafeForgotten] == 0 || restarts == 0 {
 		t.Fatalf("the generator does not exercise every mechanism: %v, restart views %d", stats, restarts)
 	}
 }

@@ -20,6 +20,9 @@ type mutationSites struct {
 	// lose: a flushed message whose sender crashed in the view while another member survived it: the
 	// survivors' deliveries of it, to remove together.
 	lose [][]int
+	// unreplayed: every replay delivery of one message in a restart view where a surviving member's
+	// process still holds the message's log entry, to remove together.
+	unreplayed [][]int
 }
 
 func findSites(h []Event) mutationSites {
@@ -75,7 +78,47 @@ func findSites(h []Event) mutationSites {
 			}
 		}
 	}
+	for _, vk := range ix.viewOrder {
+		vw := ix.views[vk]
+		if vk.id == ix.groupIDs[vk.group][0] || !isRestartView(ix, vk.group, vk.id, vw) {
+			continue
+		}
+		byMsg := map[int32][]int{}
+		var order []int32
+		for i := vw.firstIdx; i < len(h); i++ {
+			if e := &h[i]; e.Kind == Delivered && e.Group == vk.group && e.ViewID == vk.id && ix.isReplay(i) {
+				id := ix.evMsg[i]
+				if byMsg[id] == nil {
+					order = append(order, id)
+				}
+				byMsg[id] = append(byMsg[id], i)
+			}
+		}
+		for _, id := range order {
+			mi := ix.msgList[id]
+			if mi.deliveries[0] < vw.firstIdx && heldBySurvivor(ix, mi, vk, vw) {
+				s.unreplayed = append(s.unreplayed, byMsg[id])
+				break
+			}
+		}
+	}
 	return s
+}
+
+// heldBySurvivor reports whether a member of restart view vk that survives it belongs to a process
+// that logged mi before the view and did not forget it.
+func heldBySurvivor(ix *index, mi *msgInfo, vk viewKey, vw *viewInfo) bool {
+	for _, m := range vw.members {
+		if !ix.survives(vk.group, m, vk.id) {
+			continue
+		}
+		for _, li := range mi.logs {
+			if li < vw.firstIdx && process(ix.h[li].Member) == process(m) && !forgotten(ix, mi, process(m), li, vw.firstIdx) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // acceptorSurvives reports whether a member that logged the message delivered at position i survives
@@ -152,9 +195,17 @@ func TestMutationsAreCaught(t *testing.T) {
 			expectCaught(t, seed, "lose flushed "+h[del[0]].String(), m, NameFlushSemantics)
 			counts["lose flushed"]++
 		}
+		for _, del := range sites.unreplayed {
+			m := slices.Clone(h)
+			for j := len(del) - 1; j >= 0; j-- {
+				m = slices.Delete(m, del[j], del[j]+1)
+			}
+			expectCaught(t, seed, "skip replay "+h[del[0]].String(), m, NameSafeSendDurability)
+			counts["skip replay"]++
+		}
 	}
 	t.Logf("mutations caught: %v", counts)
-	for _, k := range []string{"drop", "drop safe", "swap", "outside", "lose flushed"} {
+	for _, k := range []string{"drop", "drop safe", "swap", "outside", "lose flushed", "skip replay"} {
 		if counts[k] < 20 {
 			t.Fatalf("too few %s mutation sites (%d): the generator is too tame", k, counts[k])
 		}

@@ -13,6 +13,7 @@ import (
 //	view ID M1,M2,… [by X,Y,…]      ViewInstalled by each installer (default: every member)
 //	d X[,Y…] V S:Q[,S:Q…] FLAVOUR   Delivered at X (then Y…) in view V, in the listed order
 //	log X V S:Q                     SafeLogged at X
+//	forget X V S:Q                  SafeForgotten at X
 //	crash X [all]                   Crashed (group-specific, or process-wide with "all")
 //	restart X                       Restarted (new incarnation X)
 //	flush X V K Q1,Q2,…             FlushReturned at X
@@ -66,6 +67,9 @@ func parseHistory(t testing.TB, script string) []Event {
 		case "log":
 			s, q := msg(f[3])
 			h = append(h, Event{Step: step, Member: f[1], Group: group, Kind: SafeLogged, ViewID: u(f[2]), Sender: s, SenderSeq: q, Flavour: FlavourSafe})
+		case "forget":
+			s, q := msg(f[3])
+			h = append(h, Event{Step: step, Member: f[1], Group: group, Kind: SafeForgotten, ViewID: u(f[2]), Sender: s, SenderSeq: q})
 		case "crash":
 			g := group
 			if len(f) == 3 && f[2] == "all" {

@@ -18,14 +18,15 @@ Rules, for each "safe" message m of group g:
  3. Total-failure recovery: call a view w of g a restart view when g had earlier views and no member of
     w installed any earlier view of g (every member of the previous views is gone). If m was delivered
     before w was first installed, was SafeLogged (before that) by an incarnation of a process that has
-    an incarnation in w (its log survived the restart), and one such log holder survives w, then every
-    member of w that survives w delivered m in w (the replay happens in the restart view).
+    an incarnation in w and did not forget it since (no SafeForgotten by that process before w: its
+    log entry survived the restart), and one such log holder survives w, then every member of w that
+    survives w delivered m in w (the replay happens in the restart view).
 
 Exemptions: members that crash (or otherwise do not install a later view) are not obliged by rules 2
-and 3, nor is anyone when no holder of m's log survives; a history that ends inside a view obliges nobody in that view. The history carries no event for
-log truncation, so rule 3 assumes an acceptor keeps a logged entry until the process restarts (a
-simulator that garbage-collects entries delivered everywhere must keep them for this check, or emit
-no SafeLogged for them). Replayed deliveries are recognised as in NoDeliveryFromOutsideView.
+and 3, nor is anyone when no holder of m's log survives; a history that ends inside a view obliges
+nobody in that view. Log truncation is visible only through the optional SafeForgotten event, so rule
+3 assumes an acceptor keeps a logged entry until it reports forgetting it. Replayed deliveries are
+recognised as in NoDeliveryFromOutsideView.
 */
 
 // SafeSendDurability checks that safe messages are logged before delivery, are delivered by every
@@ -114,7 +115,8 @@ func safeSendDurability(ix *index) []Violation {
 					if li > vw.firstIdx {
 						break
 					}
-					if m, ok := procs[process(ix.h[li].Member)]; ok && ix.survives(g, m, w) {
+					p := process(ix.h[li].Member)
+					if m, ok := procs[p]; ok && ix.survives(g, m, w) && !forgotten(ix, mi, p, li, vw.firstIdx) {
 						holderSurvives, holder = true, m
 						break
 					}
@@ -133,6 +135,17 @@ func safeSendDurability(ix *index) []Violation {
 		}
 	}
 	return c.result()
+}
+
+// forgotten reports whether an incarnation of process p removed its log entry of mi (SafeForgotten)
+// between history positions from and to.
+func forgotten(ix *index, mi *msgInfo, p string, from, to int) bool {
+	for _, fi := range mi.forgets {
+		if fi > from && fi < to && process(ix.h[fi].Member) == p {
+			return true
+		}
+	}
+	return false
 }
 
 // memberView is one member in one view.

@@ -94,8 +94,8 @@ func checkSingleView(ix *index, c *collector, mi *msgInfo) {
 			continue
 		}
 		if a, b := &ix.h[first], &ix.h[i]; a.ViewID != b.ViewID {
-			c.addf("%s is delivered in view %d at %s but in view %d at %s",
-				ix.describeMsg(mi.key), a.ViewID, a.Member, b.ViewID, b.Member)
+			c.addf("%s of %s is delivered in view %d at %s but in view %d at %s",
+				ix.describeMsg(mi.key), mi.key.group, a.ViewID, a.Member, b.ViewID, b.Member)
 			return
 		}
 	}

@@ -8,7 +8,7 @@ member's bookkeeping, and the other checkers' findings on such a history may be 
 Rules:
   - every event has a known Kind and a Member; every event but Crashed/Restarted has a Group;
   - Step never decreases along the slice;
-  - Delivered and SafeLogged name a Sender and a SenderSeq ≥ 1; Delivered has a known Flavour,
+  - Delivered, SafeLogged and SafeForgotten name a Sender and a SenderSeq ≥ 1; Delivered has a known Flavour,
     SafeLogged has Flavour "safe" or "";
   - ViewInstalled has at least one member and no member twice; FlushReturned has K ≥ 0 and happens
     in the member's current view (the last view of the group it installed);
@@ -36,7 +36,7 @@ func historyWellFormed(ix *index) []Violation {
 		}
 		lastStep = e.Step
 		switch {
-		case e.Kind < ViewInstalled || e.Kind > FlushReturned:
+		case e.Kind < ViewInstalled || e.Kind > SafeForgotten:
 			c.addf("event %d has unknown kind %d", i, uint8(e.Kind))
 			continue
 		case e.Member == "":
@@ -50,9 +50,12 @@ func historyWellFormed(ix *index) []Violation {
 			c.addf("%s acts after its crash at step %d: %s", e.Member, ix.h[ci].Step, e)
 		}
 		switch e.Kind {
-		case Delivered, SafeLogged:
+		case Delivered, SafeLogged, SafeForgotten:
 			if e.Sender == "" || e.SenderSeq == 0 {
 				c.addf("event %d (%s) lacks a sender or a sender sequence number ≥ 1", i, e)
+			}
+			if e.Kind == SafeForgotten {
+				break
 			}
 			if e.Kind == SafeLogged {
 				if e.Flavour != "" && e.Flavour != FlavourSafe {

@@ -240,6 +240,12 @@ func (r *Replica) Step(m vsync.Message) {
 	}
 	req := *m.Req
 	req.Member = m.From
+	if r.state.retired(m.From) {
+		// A removed incarnation: the poison pill makes it stop and rejoin as a new one.
+		r.out.Members = append(r.out.Members, vsync.Message{Kind: vsync.MsgPoison, Group: req.Group,
+			From: r.cfg.Addrs[r.cfg.ID-1], To: m.From})
+		return
+	}
 	if req.Op != vsync.OpSync && r.state.Valid(req) {
 		b, _ := json.Marshal(req)
 		_ = r.rn.Propose(b)

@@ -21,12 +21,12 @@ func TestRun(t *testing.T) {
 	members, _ := strconv.Atoi(os.Getenv("MEMBERS"))
 	res := sim.Run(sim.Options{Seed: int64(seed), Seeds: seeds, Faults: faults, Steps: steps, Members: members, Bug: os.Getenv("BUG"), Codec: os.Getenv("CODEC") != ""})
 	for i, f := range res.Failures {
-		if i > 5 {
+		if i > 50 {
 			break
 		}
 		fmt.Println("seed", f.Seed, f.Replay)
 		for j, v := range f.Violations {
-			if j > 6 {
+			if j > 0 {
 				break
 			}
 			fmt.Println("  ", v.Checker, v.Detail)
