@@ -48,8 +48,12 @@ func cmdClientGetName(c *conn, _ [][]byte) {
 // completed command is shown).
 func (c *conn) describe(sb *strings.Builder, running string) {
 	c.mu.Lock()
-	name, lastCmd, libName, libVer := c.name, c.lastCmd, c.libName, c.libVer
+	name, libName, libVer := c.name, c.libName, c.libVer
 	c.mu.Unlock()
+	lastCmd := "NULL"
+	if s := c.lastCmd.Load(); s != nil {
+		lastCmd = s.Name
+	}
 	self := running != ""
 	if self {
 		lastCmd = running

@@ -37,12 +37,12 @@ type conn struct {
 	multi         *multiState // non-nil between MULTI and EXEC/DISCARD
 	watches       []dht.Watch
 
-	mu       sync.Mutex // guards name, lastCmd, libName, libVer for CLIENT LIST from other conns
+	mu       sync.Mutex // guards name, libName, libVer for CLIENT LIST from other conns
 	name     string
-	lastCmd  string
 	libName  string
 	libVer   string
-	lastUsed atomic.Int64 // Unix ns of the last command (idle time in CLIENT LIST)
+	lastCmd  atomic.Pointer[protocol.Spec] // the last command run (CLIENT LIST's cmd=)
+	lastUsed atomic.Int64                  // Unix ns of the last command (idle time in CLIENT LIST)
 	killed   atomic.Bool
 }
 

@@ -112,9 +112,7 @@ func (c *conn) dispatch(args [][]byte) {
 	default:
 		c.n.dispatch[spec.ID].h(c, args)
 		c.n.metrics.observe(spec, time.Since(start))
-		c.mu.Lock()
-		c.lastCmd = spec.Name
-		c.mu.Unlock()
+		c.lastCmd.Store(spec)
 	}
 	c.applyReplyMode(mark)
 }
