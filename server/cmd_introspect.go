@@ -23,7 +23,9 @@ func cmdCommand(c *conn, _ [][]byte) {
 	}
 }
 
-func cmdCommandCount(c *conn, _ [][]byte) { c.out = redcon.AppendInt(c.out, int64(len(protocol.All()))) }
+func cmdCommandCount(c *conn, _ [][]byte) {
+	c.out = redcon.AppendInt(c.out, int64(len(protocol.All())))
+}
 
 func cmdCommandInfo(c *conn, args [][]byte) {
 	if len(args) == 2 {
@@ -399,4 +401,3 @@ func humanBytes(b int64) string {
 	}
 	return strconv.FormatFloat(f, 'f', 2, 64) + units[i]
 }
-

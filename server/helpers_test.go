@@ -90,4 +90,3 @@ func encodeCommand(args ...string) []byte {
 	}
 	return b
 }
-

@@ -36,8 +36,8 @@ type metrics struct {
 	reg *prometheus.Registry
 
 	connsTotal, rejectedConns, protocolErrors, rejected, authFailures, bytesOut counter
-	connected                                                                  gauge
-	commandsProcessed                                                          counter
+	connected                                                                   gauge
+	commandsProcessed                                                           counter
 
 	// Per command, indexed by protocol.Spec.ID (resolved once, so the hot path does no label lookup).
 	calls    []prometheus.Counter

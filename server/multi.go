@@ -153,4 +153,3 @@ func cmdExec(c *conn, _ [][]byte) {
 		}
 	}
 }
-

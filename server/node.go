@@ -30,9 +30,9 @@ type dataPlane interface {
 // Node is a running vsdb node: the standalone server is one, and a Go program embeds one through Open.
 // Its methods are safe for concurrent use.
 type Node struct {
-	cfg     Config
-	dht     *dht.Local
-	data    dataPlane
+	cfg      Config
+	dht      *dht.Local
+	data     dataPlane
 	metrics  *metrics
 	dispatch dispatchTable
 	started  time.Time
@@ -108,10 +108,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) protectedMode() bool          { return n.protected.Load() }
-func (n *Node) idleTimeout() time.Duration   { return time.Duration(n.idleTimeoutNs.Load()) }
-func (n *Node) requirePass() string          { return *n.password.Load() }
-func (n *Node) maxClientsNow() int           { return int(n.maxClients.Load()) }
+func (n *Node) protectedMode() bool        { return n.protected.Load() }
+func (n *Node) idleTimeout() time.Duration { return time.Duration(n.idleTimeoutNs.Load()) }
+func (n *Node) requirePass() string        { return *n.password.Load() }
+func (n *Node) maxClientsNow() int         { return int(n.maxClients.Load()) }
 
 func (n *Node) storeConfig() shard.Config {
 	n.storeMu.Lock()

@@ -87,4 +87,3 @@ func TestTranscripts(t *testing.T) {
 		})
 	})
 }
-
