@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -125,21 +126,28 @@ func runRound(ctx context.Context, o RedisCompareOptions, rep *Report, round int
 // runWatched runs one benchmark, cancelling it at once if the server exits (redis-benchmark would
 // otherwise spin until its timeout).
 func runWatched(ctx context.Context, s *runningServer, run BenchmarkRun) (Result, error) {
+	// A cancelled ctx also kills the servers; report the cancellation, not the exit it caused.
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
 	if s.proc.exited() {
 		return Result{}, fmt.Errorf("%w: %s", ErrServerExited, s.proc.describeExit())
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
+	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
 		select {
 		case <-s.proc.done:
 			cancel(fmt.Errorf("%w: %s", ErrServerExited, s.proc.describeExit()))
-		case <-ctx.Done():
+		case <-wctx.Done():
 		}
 	}()
-	res, err := RunOne(ctx, run)
+	res, err := RunOne(wctx, run)
 	if err == nil && s.proc.exited() {
 		err = fmt.Errorf("%w: %s", ErrServerExited, s.proc.describeExit())
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
 	return res, err
 }

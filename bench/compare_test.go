@@ -138,3 +138,17 @@ func TestStartServerThatExits(t *testing.T) {
 		t.Fatalf("err = %v, want ErrServerStart", err)
 	}
 }
+
+func TestRunRedisCompareCancelledBeforeStart(t *testing.T) {
+	needRedis(t)
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := RunRedisCompare(ctx, tinyOptions(&bytes.Buffer{}))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if rep == nil || len(rep.Results) != 0 {
+		t.Fatalf("report %+v, want an empty partial report", rep)
+	}
+}

@@ -166,6 +166,9 @@ func waitForPing(ctx context.Context, p *ownedProcess, addr string, timeout time
 			return ctx.Err()
 		case <-p.done:
 			poll.Stop()
+			if err := ctx.Err(); err != nil {
+				return err // the ctx's kill, not a failed start
+			}
 			return fmt.Errorf("%w: %s", ErrServerStart, p.describeExit())
 		case <-deadline.C:
 			poll.Stop()

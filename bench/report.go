@@ -260,6 +260,13 @@ func (r *Report) Markdown() string {
 			fmtNum("%.3f", c.BaselineP50), fmtNum("%.3f", c.BaselineP99),
 			c.Goal.MinThroughputRatio, c.Goal.MaxCPURatio, c.Verdict())
 	}
+	cs := r.Comparisons()
+	sb.WriteString("\n")
+	sb.WriteString(ratioChart(fmt.Sprintf("throughput %s/%s (bars) vs goal (line, at least)", r.Target, r.Baseline), cs,
+		func(c Comparison) float64 { return c.ThroughputRatio }, func(c Comparison) float64 { return c.Goal.MinThroughputRatio }))
+	sb.WriteString("\n")
+	sb.WriteString(ratioChart(fmt.Sprintf("server CPU per op %s/%s (bars) vs goal (line, at most)", r.Target, r.Baseline), cs,
+		func(c Comparison) float64 { return c.CPURatio }, func(c Comparison) float64 { return c.Goal.MaxCPURatio }))
 	if caveats := r.Caveats(); len(caveats) > 0 {
 		sb.WriteString("\n")
 		for _, n := range caveats {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/tidwall/redcon"
 	"github.com/vsdb/vsdb/shard"
 )
 
@@ -84,7 +83,9 @@ func (d *Local) Watch(ctx context.Context, key []byte) (Watch, error) {
 
 // DoAtomic runs cmds as one atomic operation (MULTI/EXEC) at one time: if any watched key's version
 // changed (written, deleted or expired since Watch) it appends a null array (`*-1\r\n`), else an array of
-// the replies. No other operation interleaves. Every command must be a data command.
+// the replies. No other operation interleaves. Every command must be a data command. Like Redis's EXEC,
+// a batch with a command refused over maxmemory is refused whole with the OOM error (see
+// shard.Store.ExecMulti).
 func (d *Local) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte, watches []Watch) ([]byte, error) {
 	for _, c := range cmds {
 		if len(c) == 0 || !d.st.Handles(c[0]) {
@@ -96,16 +97,15 @@ func (d *Local) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte, watch
 	}
 	defer d.mu.Unlock()
 	now := d.nowMs()
-	for _, w := range watches {
-		if d.st.KeyVersion(w.Key, now) != w.Version {
-			return append(dst, "*-1\r\n"...), nil
+	changed := func() bool {
+		for _, w := range watches {
+			if d.st.KeyVersion(w.Key, now) != w.Version {
+				return true
+			}
 		}
+		return false
 	}
-	dst = redcon.AppendArray(dst, len(cmds))
-	for _, c := range cmds {
-		dst = d.st.Exec(dst, c, now)
-	}
-	return dst, nil
+	return d.st.ExecMulti(dst, cmds, now, changed), nil
 }
 
 // Tick runs one bounded active-expire cycle at NowMs (the server calls it about 10 times a second).

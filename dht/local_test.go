@@ -221,24 +221,6 @@ func TestConcurrentIncr(t *testing.T) {
 	}
 }
 
-func TestParseReply(t *testing.T) {
-	for _, bad := range []string{"", "x\r\n", "$5\r\nab\r\n", "*2\r\n:1\r\n", "$-2\r\n", ":1"} {
-		if _, _, err := parseReply([]byte(bad), 0); !errors.Is(err, ErrBadReply) {
-			t.Errorf("parseReply(%q) = %v", bad, err)
-		}
-	}
-	r, rest, err := parseReply([]byte("*2\r\n$1\r\na\r\n*-1\r\nextra"), 0)
-	if err != nil || string(rest) != "extra" || len(r.elems) != 2 || !r.elems[1].null {
-		t.Fatalf("parseReply = %+v %q %v", r, rest, err)
-	}
-}
-
-func FuzzParseReply(f *testing.F) {
-	f.Add([]byte("*2\r\n$1\r\na\r\n:5\r\n"))
-	f.Add([]byte("$-1\r\n"))
-	f.Fuzz(func(t *testing.T, b []byte) { parseReply(b, 0) })
-}
-
 func BenchmarkLocalDo(b *testing.B) {
 	ctx := context.Background()
 	d, _ := NewLocal(Config{})
@@ -248,5 +230,28 @@ func BenchmarkLocalDo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		dst, _ = d.Do(ctx, dst[:0], get)
+	}
+}
+
+// TestDoAtomicOOM: like Redis's EXEC, a batch with a growing write is refused whole over maxmemory,
+// and commands inside an admitted batch are not re-checked.
+func TestDoAtomicOOM(t *testing.T) {
+	ctx := context.Background()
+	d, err := NewLocal(Config{Store: shard.Config{MaxMemoryBytes: 200}, NowMs: newClock().now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := string(make([]byte, 100))
+	out, _ := d.DoAtomic(ctx, nil, [][][]byte{args("SET", "a", big), args("SET", "b", big)}, nil)
+	if string(out[:4]) != "*2\r\n" || string(out[len(out)-10:]) != "+OK\r\n+OK\r\n" {
+		t.Fatalf("admitted batch = %q", out)
+	}
+	out, _ = d.DoAtomic(ctx, nil, [][][]byte{args("GET", "a"), args("SET", "c", "v")}, nil)
+	if string(out) != "-OOM command not allowed when used memory > 'maxmemory'.\r\n" {
+		t.Fatalf("batch over maxmemory = %q", out)
+	}
+	out, _ = d.DoAtomic(ctx, nil, [][][]byte{args("DEL", "a"), args("EXISTS", "b")}, nil)
+	if string(out) != "*2\r\n:1\r\n:1\r\n" {
+		t.Fatalf("batch without growing writes = %q", out)
 	}
 }

@@ -1,10 +1,14 @@
 package dht
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/vsdb/vsdb/protocol"
 )
 
 // ReplyError is a RESP error reply returned by the typed API; Msg is its text (e.g. "WRONGTYPE …").
@@ -14,40 +18,41 @@ type ReplyError struct {
 
 func (e *ReplyError) Error() string { return e.Msg }
 
-// call runs args through Do (the same path as RESP) and parses the reply.
-func (d *Local) call(ctx context.Context, args ...[]byte) (reply, error) {
+// call runs args through Do (the same path as RESP) and parses the reply with protocol's reader.
+func (d *Local) call(ctx context.Context, args ...[]byte) (protocol.Value, error) {
 	out, err := d.Do(ctx, nil, args)
 	if err != nil {
-		return reply{}, err
+		return protocol.Value{}, err
 	}
-	r, rest, err := parseReply(out, 0)
+	br := bufio.NewReader(bytes.NewReader(out))
+	r, err := protocol.ReadReply(br)
 	if err != nil {
-		return reply{}, err
+		return protocol.Value{}, fmt.Errorf("%w: %w", ErrBadReply, err)
 	}
-	if len(rest) != 0 {
-		return reply{}, fmt.Errorf("%w: %d trailing bytes", ErrBadReply, len(rest))
+	if br.Buffered() != 0 {
+		return protocol.Value{}, fmt.Errorf("%w: %d trailing bytes", ErrBadReply, br.Buffered())
 	}
-	if r.kind == '-' {
-		return reply{}, &ReplyError{Msg: string(r.str)}
+	if r.Kind == protocol.Error {
+		return protocol.Value{}, &ReplyError{Msg: string(r.Str)}
 	}
 	return r, nil
 }
 
-func (r reply) int() (int64, error) {
-	if r.kind != ':' {
-		return 0, fmt.Errorf("%w: want an integer, got %q", ErrBadReply, r.kind)
+func replyInt(r protocol.Value) (int64, error) {
+	if r.Kind != protocol.Integer {
+		return 0, fmt.Errorf("%w: want an integer, got %s", ErrBadReply, r.Kind)
 	}
-	return strconv.ParseInt(string(r.str), 10, 64)
+	return r.Int, nil
 }
 
-func (r reply) bulk() ([]byte, bool, error) {
-	if r.kind != '$' {
-		return nil, false, fmt.Errorf("%w: want a bulk string, got %q", ErrBadReply, r.kind)
-	}
-	if r.null {
+func replyBulk(r protocol.Value) ([]byte, bool, error) {
+	switch r.Kind {
+	case protocol.Null:
 		return nil, false, nil
+	case protocol.Bulk:
+		return r.Str, true, nil
 	}
-	return r.str, true, nil
+	return nil, false, fmt.Errorf("%w: want a bulk string, got %s", ErrBadReply, r.Kind)
 }
 
 // Get returns the string value of key (ok false if absent).
@@ -56,7 +61,7 @@ func (d *Local) Get(ctx context.Context, key []byte) (val []byte, ok bool, err e
 	if err != nil {
 		return nil, false, err
 	}
-	return r.bulk()
+	return replyBulk(r)
 }
 
 // Put sets key to val with a time to live (0 = none; below 1 ms rounds up to 1 ms).
@@ -79,7 +84,7 @@ func (d *Local) Remove(ctx context.Context, key []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := r.int()
+	n, err := replyInt(r)
 	return n > 0, err
 }
 
@@ -89,7 +94,7 @@ func (d *Local) Incr(ctx context.Context, key []byte, delta int64) (int64, error
 	if err != nil {
 		return 0, err
 	}
-	return r.int()
+	return replyInt(r)
 }
 
 // HSet sets field/value pairs of the hash at key and returns how many fields were new.
@@ -99,7 +104,7 @@ func (d *Local) HSet(ctx context.Context, key []byte, fieldVals ...[]byte) (int6
 	if err != nil {
 		return 0, err
 	}
-	return r.int()
+	return replyInt(r)
 }
 
 // HGet returns the value of field in the hash at key (ok false if absent).
@@ -108,5 +113,5 @@ func (d *Local) HGet(ctx context.Context, key, field []byte) ([]byte, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	return r.bulk()
+	return replyBulk(r)
 }

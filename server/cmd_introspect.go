@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -195,16 +196,11 @@ func configParams() []configParam {
 	}
 }
 
-func portOf(a interface{ String() string }, fallback int) int {
-	if a == nil {
-		return fallback
+func portOf(a net.Addr, fallback int) int {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.Port
 	}
-	_, p, _ := strings.Cut(a.String()[strings.LastIndexByte(a.String(), ':'):], ":")
-	x, err := strconv.Atoi(p)
-	if err != nil {
-		return fallback
-	}
-	return x
+	return fallback
 }
 
 func cmdConfigGet(c *conn, args [][]byte) {

@@ -53,3 +53,22 @@ func BenchmarkExecIncr(b *testing.B) {
 		dst = st.Exec(dst[:0], args, baseMs)
 	}
 }
+
+// TestAllocs pins the allocation budget: Handles and GET of an existing key allocate nothing, SET of an
+// existing key at most 2 (it reuses the buffer).
+func TestAllocs(t *testing.T) {
+	st := NewStore(Config{})
+	st.Exec(nil, splitCmd(t, "SET key value"), baseMs)
+	get := splitCmd(t, "GET key")
+	set := splitCmd(t, "SET key other")
+	dst := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { st.Handles([]byte("HINCRBYFLOAT")) }); n != 0 {
+		t.Errorf("Handles: %v allocs", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { dst = st.Exec(dst[:0], get, baseMs) }); n != 0 {
+		t.Errorf("GET: %v allocs", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { dst = st.Exec(dst[:0], set, baseMs) }); n > 2 {
+		t.Errorf("SET: %v allocs", n)
+	}
+}

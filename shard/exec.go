@@ -141,6 +141,10 @@ func (s *Store) IsWrite(name []byte) bool {
 // checked here with Redis's error text; a command over maxmemory is refused with Redis's OOM error after
 // eviction per the configured policy.
 func (s *Store) Exec(dst []byte, args [][]byte, nowMs int64) []byte {
+	return s.exec(dst, args, nowMs, true)
+}
+
+func (s *Store) exec(dst []byte, args [][]byte, nowMs int64, checkMemory bool) []byte {
 	if len(args) == 0 {
 		return redcon.AppendError(dst, "ERR empty command")
 	}
@@ -151,7 +155,7 @@ func (s *Store) Exec(dst []byte, args [][]byte, nowMs int64) []byte {
 	if (c.arity > 0 && len(args) != c.arity) || (c.arity < 0 && len(args) < -c.arity) {
 		return appendArityError(dst, c.name)
 	}
-	if c.denyOOM && s.cfg.MaxMemoryBytes > 0 && s.usedBytes > s.cfg.MaxMemoryBytes {
+	if checkMemory && c.denyOOM && s.cfg.MaxMemoryBytes > 0 && s.usedBytes > s.cfg.MaxMemoryBytes {
 		s.evict(args, nowMs)
 		if s.usedBytes > s.cfg.MaxMemoryBytes {
 			return redcon.AppendError(dst, errOOM)
@@ -209,3 +213,36 @@ func appendExpireTimeError(dst []byte, name string) []byte {
 }
 
 func appendBulkString(dst []byte, s string) []byte { return redcon.AppendBulkString(dst, s) }
+
+// ExecMulti runs cmds as one transaction at nowMs, as Redis's EXEC does, appending one reply:
+//   - if any command is refused over maxmemory (DenyOOM) and the store is still over the limit after
+//     eviction, the OOM error (the whole transaction is refused, as Redis refuses the EXEC);
+//   - else, if abort is non-nil and returns true (WATCH: a watched key changed), a null array `*-1`;
+//   - else an array with every command's reply; inside the transaction no further memory checks are made
+//     (Redis checks memory once, before EXEC).
+func (s *Store) ExecMulti(dst []byte, cmds [][][]byte, nowMs int64, abort func() bool) []byte {
+	if s.cfg.MaxMemoryBytes > 0 {
+		for _, args := range cmds {
+			if len(args) == 0 {
+				continue
+			}
+			if c := lookupCommand(args[0]); c != nil && c.denyOOM {
+				if s.usedBytes > s.cfg.MaxMemoryBytes {
+					s.evict(args, nowMs)
+				}
+				if s.usedBytes > s.cfg.MaxMemoryBytes {
+					return redcon.AppendError(dst, errOOM)
+				}
+				break
+			}
+		}
+	}
+	if abort != nil && abort() {
+		return append(dst, "*-1\r\n"...)
+	}
+	dst = redcon.AppendArray(dst, len(cmds))
+	for _, args := range cmds {
+		dst = s.exec(dst, args, nowMs, false)
+	}
+	return dst
+}

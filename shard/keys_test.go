@@ -217,4 +217,8 @@ func TestKeysInSlot(t *testing.T) {
 	if !slices.EqualFunc(got, []string{"{u}a", "{u}b"}, func(a []byte, b string) bool { return string(a) == b }) {
 		t.Fatalf("KeysInSlot = %q", got)
 	}
+	if n := st.DeleteSlot(slot); n != 3 || st.CountKeysInSlot(slot) != 0 || st.Stats().Keys != 1 {
+		t.Fatalf("DeleteSlot = %d, left %d, keys %d", n, st.CountKeysInSlot(slot), st.Stats().Keys)
+	}
+	checkInvariants(t, st)
 }

@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"bytes"
 	"math/bits"
 	"slices"
 )
@@ -460,4 +459,18 @@ func (h expiryHeap) down(i int) bool {
 	return i > start
 }
 
-var _ = bytes.Compare
+// DeleteSlot removes every key of slot (for slot migration) and returns how many it removed.
+func (s *Store) DeleteSlot(slot uint16) int {
+	t := s.slots[slot%SlotCount]
+	if t == nil {
+		return 0
+	}
+	victims := make([]*entry, 0, len(t.m))
+	for _, e := range t.m {
+		victims = append(victims, e)
+	}
+	for _, e := range victims {
+		s.remove(e)
+	}
+	return len(victims)
+}

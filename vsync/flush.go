@@ -78,7 +78,7 @@ func (m *Member) onRecord(rec *GroupRecord, leader bool) {
 			m.onRecordMember(rec)
 			return
 		}
-		if rec.Change != nil && contains(rec.Change.Next, m.cfg.Self) {
+		if rec.Change != nil {
 			m.join.track(m, rec)
 		}
 	case phaseMember:

@@ -61,10 +61,10 @@ type Member struct {
 	lastSync    int64
 	lastSuspect map[string]int64
 
-	replayLog []LogEntry   // SafeSend log of earlier incarnations, for a restart view
-	rp        *replayState // a restart view's recovery in progress
-	replayed  map[Tag]bool // replayed tags delivered (duplicate suppression)
-	logged    map[Tag]bool // tags this incarnation logged
+	replayLog []LogEntry    // SafeSend log of earlier incarnations, for a restart view
+	rp        *replayState  // a restart view's recovery in progress
+	replayed  map[Tag]bool  // replayed tags delivered (duplicate suppression)
+	logged    map[Tag]uint8 // tags this incarnation logged: logQueued, then logDurable
 	ackDue    map[string]bool
 	out       Ready
 }
@@ -95,7 +95,7 @@ func NewMember(cfg Config) (*Member, error) {
 		p2p:         map[string]*p2pPeer{},
 		lastSuspect: map[string]int64{},
 		replayed:    map[Tag]bool{},
-		logged:      map[Tag]bool{},
+		logged:      map[Tag]uint8{},
 		ackDue:      map[string]bool{},
 	}
 	if cfg.Storage != nil {
@@ -331,6 +331,7 @@ func (m *Member) Advance(rd Ready) {
 		if e.Payload == nil {
 			continue
 		}
+		m.logged[e.Tag] = logDurable
 		m.vs.persisted(m, e.Tag)
 	}
 }

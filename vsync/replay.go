@@ -16,14 +16,14 @@ when a flush ends the restart view early), they deliver the collected replays so
 duplicate tags and anything that would break a sender's FIFO order. Every member sees the same ordered
 stream and the same flush decision, so every member delivers the same replays in the same order, and
 that order is the original one. Ordered messages of the restart view itself are held back until the
-replays are delivered, so the replays come first in the restart view's order too (their order markers
-use position 0 of the restart view).
+replays are delivered, so the replays come first in the restart view's order too; the order marker
+logged for a replay keeps its original key, so a later recovery sorts it where it first belonged.
 */
 type replayState struct {
 	founders []string
 	ended    map[string]bool
 	buf      []*Message
-	post     []*entry // ordered messages of the restart view, delivered after the replays
+	post     []*entry          // ordered messages of the restart view, delivered after the replays
 	top      map[string]uint64 // highest replayed sequence delivered per sender
 }
 
@@ -54,7 +54,11 @@ func (m *Member) startReplay() {
 				it.view, it.pos = e.View, math.MaxUint64
 			}
 		}
-		if e.Payload == nil && !it.ordered && e.Pos != math.MaxUint64 {
+		if e.Payload == nil && !it.ordered {
+			if e.Pos == math.MaxUint64 {
+				it.view, it.pos = e.View, e.Pos // a replay of an entry nobody knew the place of
+				continue
+			}
 			it.ordered, it.view, it.pos = true, e.View, e.Pos
 		}
 	}
@@ -121,7 +125,7 @@ func (m *Member) endReplay(vs *vstate) {
 		m.replayed[msg.Tag] = true
 		rp.top[msg.Tag.Sender] = msg.Tag.Seq
 		m.logSafe(msg)
-		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: vs.view.ID, Pos: 0})
+		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos})
 		m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: msg.Tag, Flavour: FlavourSafe, ViewID: vs.view.ID,
 			Payload: msg.Payload, Replayed: true}})
 	}

@@ -131,7 +131,7 @@ type joinState struct {
 	lastBeat int64
 }
 
-// track follows the change that adds this joiner (new attempt: new coordinator, transfer restarts).
+// track follows the change in progress (new attempt: new coordinator, transfer restarts).
 func (j *joinState) track(m *Member, rec *GroupRecord) {
 	if rec.View.ID > j.view || rec.View.ID == j.view && rec.Change.Attempt > j.attempt {
 		j.view, j.attempt, j.coord = rec.View.ID, rec.Change.Attempt, rec.Change.Coordinator
@@ -143,6 +143,14 @@ func (j *joinState) track(m *Member, rec *GroupRecord) {
 func (m *Member) tickJoin() {
 	j := m.join
 	if j == nil || j.coord == "" || m.rec == nil || m.rec.Change == nil || m.rec.View.ID != j.view {
+		return
+	}
+	if !contains(m.rec.Change.Next, m.cfg.Self) {
+		// Waiting for the next change: a change whose coordinator died would block it forever, so a
+		// pending joiner reports a coordinator that makes no progress for 3*SuspectTicks.
+		if m.now-j.heard > 3*int64(m.cfg.SuspectTicks) {
+			m.suspect(j.coord)
+		}
 		return
 	}
 	if m.now-j.lastBeat >= int64(m.cfg.HeartbeatTicks) {

@@ -15,7 +15,10 @@ memory held is the unstable window, bounded by MaxUnstable per sender.
 
 The sequencer (rank 0) orders, per sender, indices in index order (so the total order respects each
 sender's FIFO order), skipping Sends; it orders a SafeSend only once Φ acceptors' frontiers cover it.
-Records are batched: everything ordered between two Ready calls leaves in one MsgOrder.
+Records are batched: everything ordered between two Ready calls leaves in one MsgOrder. A member
+delivers position p only once every member reported knowing the record of p (OrderKnown, sent at once
+on receipt of new records): so whatever fails, some survivor knows every position anyone delivered, the
+flush extends exactly that order, and even members that crash followed the one total order.
 */
 type vstate struct {
 	view    View
@@ -157,7 +160,7 @@ func (vs *vstate) onData(m *Member, msg Message) {
 	c.AckReq = false
 	e := &entry{msg: &c, persisted: true}
 	s.held[msg.Idx] = e
-	if msg.Flavour == FlavourSafe && vs.me < vs.phi {
+	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[c.Tag] != logDurable {
 		e.persisted = false
 		m.logSafe(&c)
 	}
@@ -166,10 +169,10 @@ func (vs *vstate) onData(m *Member, msg Message) {
 
 // logSafe asks the driver to log a SafeSend (once per tag per incarnation).
 func (m *Member) logSafe(msg *Message) {
-	if m.logged[msg.Tag] {
+	if m.logged[msg.Tag] != 0 {
 		return
 	}
-	m.logged[msg.Tag] = true
+	m.logged[msg.Tag] = logQueued
 	view := uint64(0)
 	if m.vs != nil {
 		view = m.vs.view.ID
@@ -178,18 +181,28 @@ func (m *Member) logSafe(msg *Message) {
 		Payload: append([]byte{}, msg.Payload...)})
 }
 
-// persisted marks a logged SafeSend durable (after Advance).
+// Log states of a tag in Member.logged.
+const (
+	logQueued  uint8 = 1 // handed to the driver in Ready.Entries
+	logDurable uint8 = 2 // the driver called Advance: it is on disk
+)
+
+// persisted marks every held copy of a logged SafeSend durable (after Advance). (A replayed tag can be
+// held twice: two founders may replay it.)
 func (vs *vstate) persisted(m *Member, t Tag) {
 	for r := range vs.senders {
 		s := &vs.senders[r]
+		hit := false
 		for _, e := range s.held {
 			if e.msg.Tag == t && !e.persisted {
 				e.persisted = true
-				vs.advance(m, r)
-				if vs.me != 0 {
-					m.ackDue[vs.view.Members[0]] = true
-				}
-				return
+				hit = true
+			}
+		}
+		if hit {
+			vs.advance(m, r)
+			if vs.me != 0 {
+				m.ackDue[vs.view.Members[0]] = true
 			}
 		}
 	}
@@ -237,7 +250,13 @@ func (vs *vstate) deliverOrdered(m *Member) {
 	if m.wc != nil {
 		return
 	}
-	for {
+	known := vs.orderKnown
+	for a := range vs.peers {
+		if a != vs.me {
+			known = min(known, vs.peers[a].orderKnown)
+		}
+	}
+	for vs.delivered < known {
 		rec, ok := vs.records[vs.delivered+1]
 		if !ok {
 			return
@@ -265,7 +284,7 @@ func (m *Member) deliver(vs *vstate, e *entry) {
 		m.rp.post = append(m.rp.post, e)
 		return
 	}
-	if e.msg.Flavour == FlavourSafe && m.logged[e.msg.Tag] {
+	if e.msg.Flavour == FlavourSafe && m.logged[e.msg.Tag] != 0 {
 		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: e.pos})
 	}
 	m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: e.msg.Tag, Flavour: e.msg.Flavour, ViewID: vs.view.ID,
@@ -365,7 +384,20 @@ func (vs *vstate) onOrder(m *Member, msg Message) {
 			vs.records[p] = OrderRecord{Pos: p, Ref: r}
 		}
 	}
+	before := vs.orderKnown
 	vs.knowRecords()
+	if last := msg.Pos + uint64(len(msg.Refs)) - 1; len(msg.Refs) > 0 && last > vs.peers[0].orderKnown {
+		vs.peers[0].orderKnown = last
+	}
+	if vs.orderKnown > before {
+		// Everyone must know a position before anyone delivers it (so a flush after any failures still
+		// finds every delivered position at some survivor): tell every member at once.
+		for a, id := range vs.view.Members {
+			if a != vs.me {
+				m.ackDue[id] = true
+			}
+		}
+	}
 	vs.deliverOrdered(m)
 }
 

@@ -11,11 +11,14 @@
 package difftest
 
 import (
+	"bufio"
 	"bytes"
 	"math/rand"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vsdb/vsdb/protocol"
 )
 
 // Keys is the pool of keys commands draw from (so commands collide): plain names, hash-tagged names,
@@ -403,79 +406,80 @@ func Normalize(args [][]byte, reply []byte) []byte {
 	if len(args) == 0 || len(reply) == 0 || reply[0] == '-' {
 		return reply
 	}
-	v, rest, err := parseValue(reply)
-	if err != nil || len(rest) != 0 {
+	br := bufio.NewReader(bytes.NewReader(reply))
+	v, err := protocol.ReadReply(br)
+	if err != nil || br.Buffered() != 0 {
 		return reply
 	}
+	placeholder := func(s string) protocol.Value { return protocol.Value{Kind: protocol.SimpleString, Str: []byte(s)} }
 	switch strings.ToLower(string(args[0])) {
 	case "keys", "hkeys", "hvals":
-		sortValues(v.elems, 1)
+		sortValues(v.Array, 1)
 	case "hgetall":
-		sortValues(v.elems, 2)
+		sortValues(v.Array, 2)
 	case "scan", "hscan":
-		if len(v.elems) == 2 {
-			if string(v.elems[0].str) != "0" {
-				v.elems[0].str = []byte("<more>")
+		if len(v.Array) == 2 {
+			if string(v.Array[0].Str) != "0" {
+				v.Array[0].Str = []byte("<more>")
 			}
 			pair := 1
 			if strings.EqualFold(string(args[0]), "hscan") {
 				pair = 2
 			}
-			sortValues(v.elems[1].elems, pair)
+			sortValues(v.Array[1].Array, pair)
 		}
 	case "randomkey":
-		if v.kind == '$' && !v.null {
-			v.str = []byte("<some>")
+		if v.Kind == protocol.Bulk {
+			v = placeholder("<some>")
 		}
 	case "hrandfield":
 		switch {
 		case len(args) < 3:
-			if v.kind == '$' && !v.null {
-				v.str = []byte("<some>")
+			if v.Kind == protocol.Bulk {
+				v = placeholder("<some>")
 			}
-		case v.kind == '*':
+		case v.Kind == protocol.Array:
 			n, _ := strconv.ParseInt(string(args[2]), 10, 64)
 			if n < 0 || n == 1 {
-				v = value{kind: ':', str: []byte(strconv.Itoa(len(v.elems)))}
+				v = protocol.Value{Kind: protocol.Integer, Int: int64(len(v.Array))}
 			} else if len(args) == 4 {
-				sortValues(v.elems, 2)
+				sortValues(v.Array, 2)
 			} else {
-				sortValues(v.elems, 1)
+				sortValues(v.Array, 1)
 			}
 		}
 	case "ttl", "pttl":
-		if v.kind == ':' && v.str[0] != '-' {
-			v.str = []byte("<ttl>")
+		if v.Kind == protocol.Integer && v.Int >= 0 {
+			v = placeholder("<ttl>")
 		}
 	case "expiretime", "pexpiretime":
-		if v.kind == ':' && v.str[0] != '-' {
-			n, _ := strconv.ParseInt(string(v.str), 10, 64)
-			limit := int64(4102444800)
+		if v.Kind == protocol.Integer && v.Int >= 0 {
+			limit := int64(4102444800) // 2100-01-01
 			if strings.EqualFold(string(args[0]), "pexpiretime") {
 				limit *= 1000
 			}
-			if n < limit {
-				v.str = []byte("<time>")
+			if v.Int < limit {
+				v = placeholder("<time>")
 			}
 		}
 	default:
 		return reply
 	}
-	return v.append(nil)
+	return protocol.AppendValue(nil, v)
 }
 
 // sortValues sorts elems in groups of size group (1 = single elements, 2 = pairs by their first).
-func sortValues(elems []value, group int) {
+func sortValues(elems []protocol.Value, group int) {
 	if len(elems)%group != 0 {
 		return
 	}
-	groups := make([][]value, 0, len(elems)/group)
+	groups := make([][]protocol.Value, 0, len(elems)/group)
 	for i := 0; i < len(elems); i += group {
 		groups = append(groups, slices.Clone(elems[i:i+group]))
 	}
-	slices.SortStableFunc(groups, func(a, b []value) int {
+	slices.SortStableFunc(groups, func(a, b []protocol.Value) int {
 		for i := range a {
-			if c := bytes.Compare(a[i].str, b[i].str); c != 0 {
+			if c := bytes.Compare(a[i].Str, b[i].Str); c != 0 {
 				return c
 			}
 		}

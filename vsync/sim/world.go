@@ -51,9 +51,9 @@ type proc struct {
 	members []*vsync.Member // per group, nil while down
 	apps    []*app
 	log     *memLog
-	downAt  int64
 	upAt    int64
-	side    int // partition side
+	side    int  // partition side
+	silent  bool // the application never answers queries
 }
 
 // orep is one membership replica process.
@@ -116,6 +116,10 @@ type world struct {
 	stats    Stats
 	healAt   int64
 	changeAt map[string]int64 // group → tick its pending change was first seen
+
+	filter     func(from, to string) bool // scripted link drops (Cluster)
+	noWorkload bool
+	notes      []string // query results and other application-level lines (Cluster)
 }
 
 // RunSeed runs one seed.
@@ -134,7 +138,7 @@ func RunSeed(seed int64, o Options) SeedResult {
 		w.addrs = append(w.addrs, fmt.Sprintf("o%d", i+1))
 	}
 	for i := range w.addrs {
-		r := &orep{addr: w.addrs[i], id: uint64(i + 1), storage: raft.NewMemoryStorage()}
+		r := &orep{addr: w.addrs[i], id: uint64(i + 1), storage: newRaftStorage()}
 		w.oracle = append(w.oracle, r)
 		w.startReplica(r)
 	}
@@ -168,6 +172,16 @@ func (w *world) record(e check.Event) {
 	w.step++
 	e.Step = w.step
 	w.hist = append(w.hist, e)
+	if w.noWorkload {
+		w.notes = append(w.notes, formatEvent(e))
+	}
+}
+
+// note adds an application-level line to a Cluster transcript.
+func (w *world) note(format string, a ...any) {
+	if w.noWorkload {
+		w.notes = append(w.notes, fmt.Sprintf(format, a...))
+	}
 }
 
 func (w *world) startReplica(r *orep) {
@@ -213,6 +227,9 @@ func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
 	if len(w.queue) >= maxQueued {
 		return
 	}
+	if w.filter != nil && !w.filter(from, to) {
+		return
+	}
 	if w.faults[FaultDrop] && w.rng.Intn(1000) < dropPerMille {
 		return
 	}
@@ -245,6 +262,8 @@ func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
 		w.queue = append(w.queue, pk)
 	}
 }
+
+func newRaftStorage() *raft.MemoryStorage { return raft.NewMemoryStorage() }
 
 func procOf(id string) string {
 	p, _ := membership.SplitID(id)
@@ -389,7 +408,7 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 		if d.Flavour != vsync.FlavourSend {
 			a.state = fmt.Appendf(a.state, "%s:%d;", d.Tag.Sender, d.Tag.Seq)
 		}
-		if d.QueryID != 0 {
+		if d.QueryID != 0 && !p.silent {
 			switch w.rng.Intn(10) {
 			case 0:
 				_ = m.NullReply(d.Tag.Sender, d.QueryID)
@@ -410,11 +429,22 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 		}
 	case vsync.EventMakeCheckpoint:
 		_ = m.SetCheckpointSource(&chunkSrc{data: slices.Clone(a.state)})
+		w.note("%s: checkpoint made for view %d %v (%d bytes)", m.ID(), ev.View.ID, ev.View.Members, len(a.state))
 	case vsync.EventLoadChunk:
 		if ev.ChunkSeq == 1 {
 			a.loading = []byte{}
 		}
 		a.loading = append(a.loading, ev.Chunk...)
+		if ev.Last {
+			w.note("%s: checkpoint loaded (%d bytes in %d chunks)", m.ID(), len(a.loading), ev.ChunkSeq)
+		}
+	case vsync.EventQueryDone:
+		q := ev.Query
+		var from []string
+		for _, r := range q.Replies {
+			from = append(from, r.From)
+		}
+		w.note("%s: query %d done: replies from %v timedOut=%v aborted=%v", m.ID(), q.ID, from, q.TimedOut, q.Aborted)
 	case vsync.EventFlushDone:
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.FlushReturned, ViewID: ev.View.ID,
 			FlushWaitedFor: slices.Clone(ev.Flush.Seqs), K: ev.Flush.K})
@@ -424,6 +454,7 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 		}
 	case vsync.EventStopped:
 		w.stats.Stopped[errName(ev.Err)]++
+		w.note("%s: stopped: %v", m.ID(), ev.Err)
 		// The process stays up; its member of this group is gone for good (Crashed for that group),
 		// and the process rejoins the group as a fresh incarnation later.
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Crashed})
