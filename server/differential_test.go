@@ -132,4 +132,3 @@ func flatten(block [][][]byte) [][]byte {
 	}
 	return out
 }
-
