@@ -63,6 +63,10 @@ type Config struct {
 	HTTPIdleTimeout       time.Duration // default 120 s
 	HTTPMaxHeaderBytes    int           // default 64 KiB
 
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP listener. Default false: it exposes
+	// internals, so enable it only on a trusted interface (benchmarks, debugging).
+	Pprof bool
+
 	// NowMs, when set, replaces the wall clock (Unix milliseconds) for the ordered-operation timestamps.
 	// Tests inject it; leave nil in production.
 	NowMs func() int64

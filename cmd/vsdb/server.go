@@ -37,6 +37,7 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.String("reply-flush-bytes", "64kb", "reply bytes held per client before writing mid-batch")
 	fs.Duration("reply-stall-timeout", 0, "close a client that accepts no reply bytes for this long (0 = never)")
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "how long shutdown waits for clients to finish")
+	fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP port (trusted networks only)")
 }
 
 func newServerCmd() *cobra.Command {
@@ -109,6 +110,7 @@ func loadServerConfig(fs *pflag.FlagSet) (server.Config, error) {
 	cfg.ReplyFlushBytes = int(mem("reply-flush-bytes"))
 	cfg.ReplyStallTimeout = v.GetDuration("reply-stall-timeout")
 	cfg.ShutdownTimeout = v.GetDuration("shutdown-timeout")
+	cfg.Pprof = v.GetBool("pprof")
 	if v.GetInt("timeout") < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %d must not be negative", v.GetInt("timeout")))
 	}
