@@ -44,6 +44,9 @@ func newBenchRedisCompareCmd() *cobra.Command {
 			}
 			rep, err := bench.RunRedisCompare(cmd.Context(), opts)
 			if err != nil {
+				if rep != nil && len(rep.Results) > 0 { // what ran before the failure is still worth seeing
+					fmt.Fprintln(cmd.OutOrStdout(), "PARTIAL REPORT (the run failed):\n"+rep.Summary())
+				}
 				return err
 			}
 			rep.Command = "vsdb bench redis-compare " + strings.Join(os.Args[3:], " ")
