@@ -15,6 +15,10 @@ import (
 // readBufBytes is the size of each connection's read buffer.
 const readBufBytes = 64 << 10
 
+// handshakeMaxBytes bounds a handshake frame's payload, so that a connection in its handshake (not yet
+// known to be a peer) cannot make the transport buffer MaxFrameBytes.
+const handshakeMaxBytes = 1 << 10
+
 // conn is one TCP connection to a peer that completed its handshake.
 type conn struct {
 	nc        net.Conn
@@ -36,8 +40,8 @@ func (t *Transport) hello() []byte {
 
 // readHello reads and checks the peer's handshake frame. want is the expected node id, 0 for any.
 func (t *Transport) readHello(nc net.Conn, want NodeID) (*conn, error) {
-	fr := protocol.NewPeerFrameReader(bufio.NewReaderSize(nc, readBufBytes), t.cfg.MaxFrameBytes)
-	f, err := fr.Next()
+	br := bufio.NewReaderSize(nc, readBufBytes)
+	f, err := protocol.NewPeerFrameReader(br, handshakeMaxBytes).Next()
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading handshake from %s: %w", ErrHandshake, nc.RemoteAddr(), err)
 	}
@@ -54,6 +58,8 @@ func (t *Transport) readHello(nc net.Conn, want NodeID) (*conn, error) {
 	case want != 0 && id != want:
 		return nil, fmt.Errorf("%w: %s is node %d, not node %d", ErrHandshake, nc.RemoteAddr(), id, want)
 	}
+	// The data frames that follow use the same buffered reader (it may already hold some of them).
+	fr := protocol.NewPeerFrameReader(br, t.cfg.MaxFrameBytes)
 	return &conn{nc: nc, fr: fr, remote: id, remoteInc: hs.Incarnation}, nil
 }
 
@@ -77,7 +83,19 @@ func (t *Transport) dial(p *peer, addr string) error {
 		_ = nc.Close()
 		return ErrClosed
 	}
-	c, err := t.dialHandshake(nc, p.id)
+	p.mu.Lock()
+	removed := p.removed
+	p.dialing = nc // RemovePeer closes it
+	p.mu.Unlock()
+	var c *conn
+	if removed {
+		err = ErrUnknownPeer
+	} else {
+		c, err = t.dialHandshake(nc, p.id)
+	}
+	p.mu.Lock()
+	p.dialing = nil
+	p.mu.Unlock()
 	t.untrack(nc)
 	if err != nil {
 		_ = nc.Close()
@@ -322,12 +340,12 @@ func (t *Transport) lost(c *conn, err error) {
 	}
 	p.mu.Unlock()
 	t.mu.Unlock()
-	c.close()
 	if mine {
 		t.stats.connsLost.Add(1)
 		t.logf("connection to node %d lost: %v", p.id, err)
 		p.signal()
 	}
+	c.close()
 }
 
 // readLoop decodes c's frames and delivers them until c fails or is no longer p's current connection.

@@ -35,7 +35,10 @@
 // and, while connected, drains the queue: it takes up to Config.BatchBytes of queued frames and writes
 // them with one vectored write (small payloads are copied into one buffer, large ones are referenced). A
 // peer that reads slowly fills the socket buffers, which blocks the owner loop, which fills the queue,
-// which makes Send return ErrQueueFull: that is the backpressure path.
+// which makes Send return ErrQueueFull: that is the backpressure path. There is no write timeout: a
+// peer that is alive but stops reading stalls only its own owner loop, until the group layer's failure
+// detector has the driver call RemovePeer (which closes the connection); dead peers are detected by TCP
+// errors and keep-alives (Go's default, 15 s).
 //
 // # Ordering and loss
 //

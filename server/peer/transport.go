@@ -52,6 +52,7 @@ type peer struct {
 	inboundOnly bool       // learned from an inbound handshake, never SetPeer: forgotten when its connection ends
 	removed     bool       // RemovePeer or Close: the owner loop exits, nothing is adopted any more
 	conn        *conn      // the adopted connection, nil if none
+	dialing     net.Conn   // the owner loop's connection in its handshake, closed by removal
 	adopting    int        // inbound handshakes of this peer between lookup and adopt (keeps an inbound-only peer alive)
 	maxInc      uint64     // largest incarnation seen in a handshake from this node
 	redial      bool       // SetPeer changed the address: dial without waiting for the backoff
@@ -160,6 +161,9 @@ func (t *Transport) removePeerLocked(p *peer) *conn {
 	p.removed = true
 	c := p.conn
 	p.conn = nil
+	if p.dialing != nil {
+		_ = p.dialing.Close()
+	}
 	t.stats.framesLost.Add(uint64(p.queue.clear()))
 	p.mu.Unlock()
 	p.signal()
