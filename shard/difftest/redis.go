@@ -4,11 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/vsdb/vsdb/protocol/redistest"
 )
 
 // replyTimeout bounds one round trip to the reference server (a hung server fails the test, never
@@ -27,47 +26,7 @@ type Redis struct {
 // redis-server is not on PATH, the test is skipped with a visible message.
 func StartRedis(tb testing.TB) *Redis {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		tb.Skip("SKIPPED: redis-server is not on PATH; the differential test against Redis did not run")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--daemonize", "no", "--logfile", "")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	var log []string
-	ready := false
-	for sc.Scan() {
-		log = append(log, sc.Text())
-		if strings.Contains(sc.Text(), "Ready to accept connections") {
-			ready = true
-			break
-		}
-	}
-	if !ready {
-		tb.Fatalf("redis-server did not start:\n%s", strings.Join(log, "\n"))
-	}
-	go func() { // drain the log so the server never blocks writing it
-		for sc.Scan() {
-		}
-	}()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := redistest.Start(tb)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
