@@ -18,8 +18,10 @@ The view change, as built (DESIGN §3.1):
     cut at the first position nobody can supply, then extended with every other held ordered/safe
     message by (rank, index); per sender, Sends up to the longest contiguous run anyone holds. Each
     survivor gets the payloads it lacks.
- 4. Survivors deliver the rest of v (logging any SafeSend they had not logged), record the decision as
-    their order (so a later attempt extends it) and acknowledge. With joiners, c then makes a checkpoint
+ 4. Two phases. Survivors adopt the decision without delivering (they log every SafeSend in it and
+    record its order as theirs, so a later attempt's state carries it) and acknowledge; once all did,
+    c delivers and tells them to deliver (commit; the next view's install also implies it). So a
+    decision anyone delivered is held by every survivor, and a later attempt keeps it unchanged. With joiners, c then makes a checkpoint
     and streams it; when every joiner loaded the last chunk (or at once without joiners) c sends
     FlushDone and the service commits view v+1; everyone installs it.
  5. A survivor that suspects c (heartbeats stop) reports it; the service starts attempt a+1 with the next
@@ -31,7 +33,9 @@ type wedge struct {
 	coord       bool
 	survivors   []string
 	stateSentAt int64
-	applied     bool
+	prepared    bool      // the decision of this attempt was adopted (phase 1)
+	decision    *Decision // that decision
+	applied     bool      // and delivered (phase 2)
 
 	states     map[string]*FlushState
 	decisions  map[string]*Decision
@@ -99,6 +103,9 @@ func (m *Member) onRecordMember(rec *GroupRecord) {
 			m.stop(m.removedErr())
 			return
 		}
+		if rec.View.ID == m.vs.view.ID+1 && m.wc != nil && m.wc.prepared {
+			m.commitDecision() // the install proves every survivor prepared this decision
+		}
 		if rec.View.ID != m.vs.view.ID+1 || m.wc == nil || !m.wc.applied {
 			// This member missed a flush it had to take part in: it was excluded and re-added, which
 			// the service forbids; treat it as a poison pill.
@@ -130,7 +137,7 @@ func (m *Member) startWedge(ch ViewChange) {
 		states: map[string]*FlushState{}, decisions: map[string]*Decision{}, acks: map[string]bool{},
 		heard: map[string]int64{}}
 	for _, id := range ch.Next {
-		if vs.view.RankOf(id) >= 0 {
+		if vs.rankOf(id) >= 0 {
 			wc.survivors = append(wc.survivors, id)
 		}
 	}
@@ -177,7 +184,7 @@ func (m *Member) maybeDecide() {
 	}
 	for _, id := range wc.survivors {
 		if id == m.cfg.Self {
-			m.applyDecision(wc.decisions[id])
+			m.prepareDecision(wc.decisions[id])
 			wc.acks[id] = true
 			continue
 		}
@@ -185,7 +192,7 @@ func (m *Member) maybeDecide() {
 			View: m.vs.view.ID, Attempt: wc.attempt, Decision: wc.decisions[id]})
 	}
 	wc.lastResend = m.now
-	m.maybeFinish()
+	m.maybeCommit()
 }
 
 // decide computes the per-survivor flush decisions from the collected states (step 3 above).
@@ -202,7 +209,7 @@ func (m *Member) decide() map[string]*Decision {
 		states[i] = st
 		held[i] = map[Ref]bool{}
 		for _, msg := range st.Msgs {
-			r := Ref{Rank: vs.view.RankOf(msg.From), Idx: msg.Idx}
+			r := Ref{Rank: vs.rankOf(msg.From), Idx: msg.Idx}
 			if r.Rank < 0 {
 				continue
 			}
@@ -262,7 +269,8 @@ func (m *Member) decide() map[string]*Decision {
 			}
 		}
 	}
-	// The tail: every other held ordered/safe message. Those with a known sequencer position keep the
+	// The tail: every other held ordered/safe message up to its sender's first index no survivor has
+	// (beyond such a gap a failed member may have delivered the missing one: FIFO forbids the rest). Those with a known sequencer position keep the
 	// sequencer's relative order (the failed sequencer may have delivered them in it); the rest follow
 	// by (rank, index). Once some survivor applied an earlier decision the order is final: its records
 	// are the whole order and nothing is appended (a message that arrived since was delivered by nobody).
@@ -271,13 +279,13 @@ func (m *Member) decide() map[string]*Decision {
 		seen := map[Ref]bool{}
 		for _, p := range sortedKeys(recs) {
 			r := recs[p]
-			if p > pos && avail[r] != nil && !done[r] && !seen[r] {
+			if p > pos && avail[r] != nil && !done[r] && !seen[r] && r.Idx <= upTo[r.Rank] {
 				known = append(known, r)
 				seen[r] = true
 			}
 		}
 		for r := range avail {
-			if avail[r].Flavour != FlavourSend && !done[r] && !seen[r] {
+			if avail[r].Flavour != FlavourSend && !done[r] && !seen[r] && r.Idx <= upTo[r.Rank] {
 				unknown = append(unknown, r)
 			}
 		}
@@ -287,7 +295,22 @@ func (m *Member) decide() map[string]*Decision {
 			}
 			return cmpU(a.Idx, b.Idx)
 		})
-		for _, r := range append(known, unknown...) {
+		tail := append(known, unknown...)
+		// Records known here may have gaps, so keep each sender's FIFO order: every sender keeps the
+		// slots it occupies, filled with its messages in index order.
+		per := map[int][]Ref{}
+		for _, r := range tail {
+			per[r.Rank] = append(per[r.Rank], r)
+		}
+		for _, l := range per {
+			slices.SortFunc(l, func(a, b Ref) int { return cmpU(a.Idx, b.Idx) })
+		}
+		next := map[int]int{}
+		for i, r := range tail {
+			tail[i] = per[r.Rank][next[r.Rank]]
+			next[r.Rank]++
+		}
+		for _, r := range tail {
 			pos++
 			records = append(records, OrderRecord{Pos: pos, Ref: r, Attempt: wc.attempt})
 		}
@@ -318,27 +341,26 @@ func (m *Member) decide() map[string]*Decision {
 	return out
 }
 
-// applyDecision delivers the rest of the view as decided (step 4).
-func (m *Member) applyDecision(d *Decision) {
+// prepareDecision adopts a decision without delivering anything (phase 1 of step 4): the payloads it
+// lacked, the decision's order as its own records (so a later attempt's state carries it), and a log
+// entry for every SafeSend in it.
+func (m *Member) prepareDecision(d *Decision) {
 	vs, wc := m.vs, m.wc
+	if !vs.frozen {
+		vs.frozen, vs.frozenKnown, vs.frozenDelivered = true, vs.orderKnown, vs.delivered
+	}
 	for _, msg := range d.Msgs {
-		r := vs.view.RankOf(msg.From)
+		r := vs.rankOf(msg.From)
 		s := &vs.senders[r]
 		if msg.Idx > s.stable && s.held[msg.Idx] == nil {
 			c := *msg
 			s.held[msg.Idx] = &entry{msg: &c, persisted: true}
 		}
 	}
-	for r, u := range d.UpTo {
+	for r := range d.UpTo {
 		s := &vs.senders[r]
 		for s.held[s.recv+1] != nil {
 			s.recv++
-		}
-		for s.scan < u {
-			s.scan++
-			if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
-				m.deliverDecided(vs, e)
-			}
 		}
 	}
 	for _, p := range sortedKeys(vs.records) {
@@ -348,13 +370,40 @@ func (m *Member) applyDecision(d *Decision) {
 	}
 	for _, rec := range d.Records {
 		vs.records[rec.Pos] = rec
+		if e := vs.lookup(rec.Ref); e != nil && e.msg.Flavour == FlavourSafe {
+			m.logSafe(e.msg)
+			m.mark(vs, e, rec.Pos)
+		}
+	}
+	vs.orderKnown = max(vs.orderKnown, d.Base+uint64(len(d.Records)))
+	vs.applied = wc.attempt
+	wc.decision = d
+	wc.prepared = true
+}
+
+// commitDecision delivers the rest of the view as decided (phase 2 of step 4). It runs when the
+// coordinator says every survivor prepared (or when the next view's install shows it did).
+func (m *Member) commitDecision() {
+	vs, wc := m.vs, m.wc
+	if wc.applied || !wc.prepared {
+		return
+	}
+	d := wc.decision
+	for r, u := range d.UpTo {
+		s := &vs.senders[r]
+		for s.scan < u {
+			s.scan++
+			if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
+				m.deliverDecided(vs, e)
+			}
+		}
 	}
 	end := d.Base + uint64(len(d.Records))
 	for vs.delivered < end {
 		p := vs.delivered + 1
 		e := vs.lookup(vs.records[p].Ref)
 		if e == nil {
-			panic(fmt.Sprintf("vsync: %s: flush decision position %d without payload", m.cfg.Self, p))
+			panic(fmt.Sprintf("vsync: %s: flush decision position %d without payload (view %d attempt %d base %d delivered %d ref %+v recs %+v)", m.cfg.Self, p, vs.view.ID, wc.attempt, d.Base, vs.delivered, vs.records[p].Ref, d.Records))
 		}
 		e.pos = p
 		if !e.delivered {
@@ -362,9 +411,7 @@ func (m *Member) applyDecision(d *Decision) {
 		}
 		vs.delivered++
 	}
-	vs.orderKnown = max(vs.orderKnown, end)
 	m.endReplay(vs) // a flush ends a restart view's recovery: deliver what was collected
-	vs.applied = wc.attempt
 	wc.applied = true
 }
 
@@ -381,11 +428,15 @@ func (m *Member) onDecision(msg Message) {
 	if wc == nil || msg.Attempt != wc.attempt || msg.From != wc.change.Coordinator || msg.Decision == nil {
 		return
 	}
-	if !wc.applied {
+	if msg.Last {
+		m.commitDecision() // phase 2: every survivor prepared
+		return
+	}
+	if !wc.prepared {
 		if len(msg.Decision.UpTo) != len(m.vs.senders) {
 			return
 		}
-		m.applyDecision(msg.Decision)
+		m.prepareDecision(msg.Decision)
 	}
 	m.send(Message{Kind: MsgFlushAck, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, View: m.vs.view.ID, Attempt: wc.attempt})
 }
@@ -396,7 +447,33 @@ func (m *Member) onFlushAck(msg Message) {
 		return
 	}
 	wc.acks[msg.From] = true
+	m.maybeCommit()
+}
+
+// maybeCommit: once every survivor prepared the decision, the coordinator delivers it and tells the
+// others to (they also commit on their own when they learn the next view was installed).
+func (m *Member) maybeCommit() {
+	wc := m.wc
+	if wc.applied {
+		return
+	}
+	for _, id := range wc.survivors {
+		if !wc.acks[id] {
+			return
+		}
+	}
+	m.commitDecision()
+	m.sendCommits()
 	m.maybeFinish()
+}
+
+func (m *Member) sendCommits() {
+	for _, id := range m.wc.survivors {
+		if id != m.cfg.Self {
+			m.send(Message{Kind: MsgFlushDecision, Group: m.cfg.Group, From: m.cfg.Self, To: id, View: m.vs.view.ID,
+				Attempt: m.wc.attempt, Decision: &Decision{}, Last: true})
+		}
+	}
 }
 
 // maybeFinish starts state transfer or reports FlushDone once every survivor applied the decision.
@@ -429,7 +506,7 @@ func (m *Member) flushDone() {
 func (m *Member) tickWedge() {
 	wc := m.wc
 	if !wc.coord {
-		if !wc.applied && m.now-wc.stateSentAt >= int64(m.cfg.RetransmitTicks) {
+		if !wc.prepared && m.now-wc.stateSentAt >= int64(m.cfg.RetransmitTicks) {
 			wc.stateSentAt = m.now
 			m.send(Message{Kind: MsgFlushState, Group: m.cfg.Group, From: m.cfg.Self, To: wc.change.Coordinator,
 				View: m.vs.view.ID, Attempt: wc.attempt, State: m.vs.state()})

@@ -61,11 +61,12 @@ type Member struct {
 	lastSync    int64
 	lastSuspect map[string]int64
 
-	replayLog []LogEntry    // SafeSend log of earlier incarnations, for a restart view
-	rp        *replayState  // a restart view's recovery in progress
-	replayed  map[Tag]bool  // replayed tags delivered (duplicate suppression)
-	logged    map[Tag]uint8 // tags this incarnation logged: logQueued, then logDurable
-	ackDue    map[string]bool
+	replayLog []LogEntry      // SafeSend log of earlier incarnations, for a restart view
+	rp        *replayState    // a restart view's recovery in progress
+	replayed  map[Tag]bool    // replayed tags delivered (duplicate suppression)
+	logged    map[Tag]uint8   // tags this incarnation logged: logQueued, then logDurable
+	ackDue    map[string]bool // peers owed a heartbeat with frontiers at the next Ready
+	knownDue  map[string]bool // peers owed a short "records known" heartbeat (no frontiers)
 	out       Ready
 }
 
@@ -97,6 +98,7 @@ func NewMember(cfg Config) (*Member, error) {
 		replayed:    map[Tag]bool{},
 		logged:      map[Tag]uint8{},
 		ackDue:      map[string]bool{},
+		knownDue:    map[string]bool{},
 	}
 	if cfg.Storage != nil {
 		ents, err := cfg.Storage.Entries()
@@ -313,11 +315,21 @@ func (m *Member) flushOutputs() {
 			}
 			sort.Strings(peers)
 			for _, p := range peers {
-				if m.vs.view.RankOf(p) >= 0 {
+				if m.vs.rankOf(p) >= 0 {
 					m.send(m.vs.heartbeat(m, p, false))
 				}
 			}
 			clear(m.ackDue)
+		}
+		if len(m.knownDue) > 0 {
+			for _, p := range sortedKeys(m.knownDue) {
+				if !m.ackDue[p] && m.vs.rankOf(p) >= 0 {
+					hb := m.vs.heartbeat(m, p, false)
+					hb.Frontier = nil
+					m.send(hb)
+				}
+			}
+			clear(m.knownDue)
 		}
 	}
 }
@@ -426,12 +438,12 @@ func (m *Member) Step(msg Message) {
 		return
 	}
 	if msg.View < m.vs.view.ID {
-		if m.vs.view.RankOf(msg.From) < 0 && (m.wc == nil || !contains(m.wc.change.Next, msg.From)) {
+		if m.vs.rankOf(msg.From) < 0 && (m.wc == nil || !contains(m.wc.change.Next, msg.From)) {
 			m.send(Message{Kind: MsgPoison, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, View: m.vs.view.ID})
 		}
 		return
 	}
-	rank := m.vs.view.RankOf(msg.From)
+	rank := m.vs.rankOf(msg.From)
 	if rank < 0 {
 		// A joiner of the change in progress talks to the coordinator; everyone else is firewalled.
 		if m.wc != nil && contains(m.wc.change.Joiners, msg.From) {

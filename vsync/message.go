@@ -102,6 +102,8 @@ type Message struct {
 	Replay  bool    `json:"rp,omitempty"` // re-multicast of a logged SafeSend after a total failure
 	RView   uint64  `json:"rv,omitempty"` // Replay: the view it was first delivered in (0: never delivered)
 	RPos    uint64  `json:"rpos,omitempty"`
+	RRank   int     `json:"rr,omitempty"` // Replay: sender rank and index in RView (ties of unknown positions)
+	RIdx    uint64  `json:"ri,omitempty"`
 	QueryID uint64  `json:"qid,omitempty"`
 	// Query reply fields (inside MsgP2P).
 	Reply  ReplyKind `json:"rk,omitempty"`

@@ -105,7 +105,7 @@ func (m *Member) checkQuery(q *query) {
 		if q.replied[t] {
 			answered++
 			alive++
-		} else if m.vs != nil && m.vs.view.RankOf(t) >= 0 {
+		} else if m.vs != nil && m.vs.rankOf(t) >= 0 {
 			alive++
 		}
 	}
@@ -183,7 +183,7 @@ func (m *Member) peer(id string) *p2pPeer {
 }
 
 func (m *Member) p2pSend(to string, msg Message) error {
-	if m.vs == nil || m.vs.view.RankOf(to) < 0 {
+	if m.vs == nil || m.vs.rankOf(to) < 0 {
 		return fmt.Errorf("%w: %s", ErrNotMember, to)
 	}
 	p := m.peer(to)
@@ -203,7 +203,7 @@ func (m *Member) p2pSend(to string, msg Message) error {
 }
 
 func (m *Member) onP2P(msg Message) {
-	if m.phase != phaseMember || m.vs.view.RankOf(msg.From) < 0 {
+	if m.phase != phaseMember || m.vs.rankOf(msg.From) < 0 {
 		return
 	}
 	p := m.peer(msg.From)

@@ -17,6 +17,10 @@ type LogEntry struct {
 	Payload []byte
 	View    uint64
 	Pos     uint64
+	// Rank and Idx name the message in View (the sender's rank, its index): a recovery orders entries
+	// whose position it never learned as a flush decision would, by (rank, index).
+	Rank int
+	Idx  uint64
 }
 
 // EventKind is the type of an Event.

@@ -35,6 +35,8 @@ func (m *Member) startReplay() {
 		ordered bool
 		view    uint64
 		pos     uint64
+		rank    int
+		idx     uint64
 	}
 	items := map[Tag]*item{}
 	var order []Tag
@@ -51,12 +53,13 @@ func (m *Member) startReplay() {
 				// Never delivered by this process: it belongs to the view it was logged in, after
 				// everything this process delivered there (it delivers in order, and it logged the
 				// message before the sequencer could order it).
-				it.view, it.pos = e.View, math.MaxUint64
+				it.view, it.pos, it.rank, it.idx = e.View, math.MaxUint64, e.Rank, e.Idx
 			}
 		}
 		if e.Payload == nil && !it.ordered {
 			if e.Pos == math.MaxUint64 {
-				it.view, it.pos = e.View, e.Pos // a replay of an entry nobody knew the place of
+				// a replay of an entry nobody knew the place of
+				it.view, it.pos, it.rank, it.idx = e.View, e.Pos, e.Rank, e.Idx
 				continue
 			}
 			it.ordered, it.view, it.pos = true, e.View, e.Pos
@@ -69,19 +72,25 @@ func (m *Member) startReplay() {
 			continue
 		}
 		msg := &Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: t, Flavour: FlavourSafe,
-			Payload: it.e.Payload, Replay: true, RView: it.view, RPos: it.pos}
+			Payload: it.e.Payload, Replay: true, RView: it.view, RPos: it.pos, RRank: it.rank, RIdx: it.idx}
 		m.sendData(msg)
 	}
 	m.sendData(&Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Flavour: FlavourOrdered, Replay: true})
 }
 
-// replayKey orders collected replays by (view, position), then tag.
+// replayKey orders collected replays by (view, position), then by tag: entries whose position no log
+// knew are keyed at the end of their view, and the sequencer orders each sender's messages in FIFO
+// order, so the tag order is right per sender.
 func replayKey(a, b *Message) int {
 	switch {
 	case a.RView != b.RView:
 		return cmpU(a.RView, b.RView)
 	case a.RPos != b.RPos:
 		return cmpU(a.RPos, b.RPos)
+	case a.RRank != b.RRank:
+		return a.RRank - b.RRank
+	case a.RIdx != b.RIdx:
+		return cmpU(a.RIdx, b.RIdx)
 	case a.Tag.Sender != b.Tag.Sender:
 		if a.Tag.Sender < b.Tag.Sender {
 			return -1
@@ -125,7 +134,8 @@ func (m *Member) endReplay(vs *vstate) {
 		m.replayed[msg.Tag] = true
 		rp.top[msg.Tag.Sender] = msg.Tag.Seq
 		m.logSafe(msg)
-		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos})
+		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos,
+			Rank: msg.RRank, Idx: msg.RIdx})
 		m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: msg.Tag, Flavour: FlavourSafe, ViewID: vs.view.ID,
 			Payload: msg.Payload, Replayed: true}})
 	}

@@ -22,6 +22,7 @@ flush extends exactly that order, and even members that crash followed the one t
 */
 type vstate struct {
 	view    View
+	rank    map[string]int
 	me      int
 	phi     int
 	senders []senderState
@@ -37,7 +38,12 @@ type vstate struct {
 	unsentPos uint64 // sequencer: positions ≤ unsentPos were sent in a MsgOrder
 	lastBeat  int64
 	applied   uint64 // attempt of the flush decision applied (0: none)
-	startedAt int64
+	// Once a flush decision was adopted, the records are the decision's: heartbeats keep advertising
+	// the sequencer knowledge of that moment, and sequencer records are ignored.
+	frozen                       bool
+	frozenKnown, frozenDelivered uint64
+	wedgeFrontier                []uint64 // the frontier of the last flush state sent (heartbeats while wedged)
+	startedAt                    int64
 }
 
 type senderState struct {
@@ -63,6 +69,18 @@ type entry struct {
 	persisted bool
 	pos       uint64
 	sentAt    int64
+	marked    bool // an order marker for this logged SafeSend was logged
+}
+
+// mark logs the order position of a logged SafeSend as soon as both are known here (the record may
+// come before or after the payload), so a recovery after a total failure finds where it belongs even
+// if this member crashes before delivering it.
+func (m *Member) mark(vs *vstate, e *entry, pos uint64) {
+	if e == nil || e.marked || pos == 0 || e.msg.Flavour != FlavourSafe || e.msg.Replay || m.logged[e.msg.Tag] == 0 {
+		return
+	}
+	e.marked = true
+	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: pos})
 }
 
 func newVState(v View, self string, phiCfg int, now int64) *vstate {
@@ -71,7 +89,11 @@ func newVState(v View, self string, phiCfg int, now int64) *vstate {
 	if phi <= 0 || phi > n {
 		phi = n
 	}
-	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, startedAt: now, lastBeat: now}
+	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, startedAt: now, lastBeat: now,
+		rank: make(map[string]int, n)}
+	for i, id := range v.Members {
+		vs.rank[id] = i
+	}
 	vs.senders = make([]senderState, n)
 	vs.peers = make([]peerState, n)
 	for i := range vs.senders {
@@ -79,6 +101,14 @@ func newVState(v View, self string, phiCfg int, now int64) *vstate {
 		vs.peers[i] = peerState{id: v.Members[i], recv: make([]uint64, n), lastHeard: now}
 	}
 	return vs
+}
+
+// rankOf returns the rank of id in the view, or -1.
+func (vs *vstate) rankOf(id string) int {
+	if r, ok := vs.rank[id]; ok {
+		return r
+	}
+	return -1
 }
 
 // recvOf returns member a's receive frontier for sender r (own state for a == me).
@@ -111,7 +141,7 @@ func (vs *vstate) countRecv(r int, idx uint64) int {
 	return n
 }
 
-func (vs *vstate) ref(e *entry) Ref { return Ref{Rank: vs.view.RankOf(e.msg.From), Idx: e.msg.Idx} }
+func (vs *vstate) ref(e *entry) Ref { return Ref{Rank: vs.rankOf(e.msg.From), Idx: e.msg.Idx} }
 
 func (vs *vstate) lookup(r Ref) *entry {
 	if r.Rank < 0 || r.Rank >= len(vs.senders) {
@@ -147,7 +177,7 @@ func (m *Member) sendData(msg *Message) {
 
 // onData receives a multicast of the current view.
 func (vs *vstate) onData(m *Member, msg Message) {
-	r := vs.view.RankOf(msg.From)
+	r := vs.rankOf(msg.From)
 	s := &vs.senders[r]
 	if msg.AckReq && r != vs.me {
 		m.ackDue[msg.From] = true
@@ -164,6 +194,14 @@ func (vs *vstate) onData(m *Member, msg Message) {
 		e.persisted = false
 		m.logSafe(&c)
 	}
+	if msg.Flavour == FlavourSafe && vs.orderKnown > vs.delivered {
+		for p := vs.delivered + 1; p <= vs.orderKnown; p++ {
+			if rec := vs.records[p]; rec.Ref.Rank == r && rec.Ref.Idx == msg.Idx {
+				m.mark(vs, e, p)
+				break
+			}
+		}
+	}
 	vs.advance(m, r)
 }
 
@@ -173,12 +211,14 @@ func (m *Member) logSafe(msg *Message) {
 		return
 	}
 	m.logged[msg.Tag] = logQueued
-	view := uint64(0)
+	e := LogEntry{Group: m.cfg.Group, Tag: msg.Tag, Payload: append([]byte{}, msg.Payload...), Idx: msg.Idx}
 	if m.vs != nil {
-		view = m.vs.view.ID
+		e.View, e.Rank = m.vs.view.ID, m.vs.rankOf(msg.From)
 	}
-	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: view,
-		Payload: append([]byte{}, msg.Payload...)})
+	if msg.Replay {
+		e.View, e.Rank, e.Idx = msg.RView, msg.RRank, msg.RIdx
+	}
+	m.out.Entries = append(m.out.Entries, e)
 }
 
 // Log states of a tag in Member.logged.
@@ -284,9 +324,7 @@ func (m *Member) deliver(vs *vstate, e *entry) {
 		m.rp.post = append(m.rp.post, e)
 		return
 	}
-	if e.msg.Flavour == FlavourSafe && m.logged[e.msg.Tag] != 0 {
-		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: e.pos})
-	}
+	m.mark(vs, e, e.pos)
 	m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: e.msg.Tag, Flavour: e.msg.Flavour, ViewID: vs.view.ID,
 		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay}})
 }
@@ -309,6 +347,7 @@ func (vs *vstate) order(m *Member) {
 			}
 			vs.nextPos++
 			e.pos = vs.nextPos
+			m.mark(vs, e, e.pos)
 			vs.records[vs.nextPos] = OrderRecord{Pos: vs.nextPos, Ref: Ref{Rank: r, Idx: s.orderNext}}
 			s.orderNext++
 		}
@@ -372,7 +411,10 @@ func (vs *vstate) broadcast(m *Member, msg Message) {
 
 // onOrder receives sequencer records.
 func (vs *vstate) onOrder(m *Member, msg Message) {
-	if vs.view.RankOf(msg.From) != 0 {
+	if vs.frozen {
+		return // the order of this view is a flush decision's now
+	}
+	if vs.rankOf(msg.From) != 0 {
 		return
 	}
 	for i, r := range msg.Refs {
@@ -386,6 +428,11 @@ func (vs *vstate) onOrder(m *Member, msg Message) {
 	}
 	before := vs.orderKnown
 	vs.knowRecords()
+	// Order markers only for the contiguous known prefix: a log that knows position q then knows every
+	// position before it, so an entry it has no position for belongs after all it knows (replay.go).
+	for p := before + 1; p <= vs.orderKnown; p++ {
+		m.mark(vs, vs.lookup(vs.records[p].Ref), p)
+	}
 	if last := msg.Pos + uint64(len(msg.Refs)) - 1; len(msg.Refs) > 0 && last > vs.peers[0].orderKnown {
 		vs.peers[0].orderKnown = last
 	}
@@ -393,8 +440,8 @@ func (vs *vstate) onOrder(m *Member, msg Message) {
 		// Everyone must know a position before anyone delivers it (so a flush after any failures still
 		// finds every delivered position at some survivor): tell every member at once.
 		for a, id := range vs.view.Members {
-			if a != vs.me {
-				m.ackDue[id] = true
+			if a != vs.me && !m.ackDue[id] {
+				m.knownDue[id] = true
 			}
 		}
 	}
@@ -407,8 +454,19 @@ func (vs *vstate) heartbeat(m *Member, to string, ackReq bool) Message {
 	for r := range vs.senders {
 		fr[r] = vs.senders[r].recv
 	}
+	if m.wc != nil && vs.wedgeFrontier != nil {
+		// While wedged, advertise only what the flush state sent to the coordinator holds: a member
+		// that has not wedged yet must not count a receipt the flush decision may not include.
+		copy(fr, vs.wedgeFrontier)
+	}
+	known, delivered := vs.orderKnown, vs.delivered
+	if vs.frozen {
+		// After adopting a flush decision this member's records are the decision's, not the
+		// sequencer's: a member that has not wedged yet must not take them for sequencer knowledge.
+		known, delivered = vs.frozenKnown, vs.frozenDelivered
+	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
-		Frontier: fr, Delivered: vs.delivered, OrderKnown: vs.orderKnown, AckReq: ackReq}
+		Frontier: fr, Delivered: delivered, OrderKnown: known, AckReq: ackReq}
 }
 
 // onHeartbeat records a peer's frontiers, retransmits what it lacks, and releases stable messages.
@@ -490,6 +548,9 @@ func (vs *vstate) release(m *Member) {
 	}
 	for r := range vs.senders {
 		s := &vs.senders[r]
+		if s.stable >= s.recv {
+			continue // nothing held beyond what is already released
+		}
 		top := vs.minRecv(r)
 		for s.stable < top {
 			e := s.held[s.stable+1]
@@ -539,12 +600,29 @@ func (vs *vstate) state() *FlushState {
 	for r := range vs.senders {
 		s := &vs.senders[r]
 		st.Recv[r] = s.recv
+		if !vs.frozen {
+			if vs.wedgeFrontier == nil {
+				vs.wedgeFrontier = make([]uint64, len(vs.senders))
+			}
+			vs.wedgeFrontier[r] = s.recv
+		}
 		for _, idx := range sortedKeys(s.held) {
 			st.Msgs = append(st.Msgs, s.held[idx].msg)
 		}
 	}
 	for _, p := range sortedKeys(vs.records) {
 		st.Records = append(st.Records, vs.records[p])
+	}
+	// A held message whose record was already released (every member delivered its position) still
+	// says where it was: without it the coordinator would take it for an unordered message.
+	for r := range vs.senders {
+		for _, idx := range sortedKeys(vs.senders[r].held) {
+			if e := vs.senders[r].held[idx]; e.pos != 0 {
+				if _, ok := vs.records[e.pos]; !ok {
+					st.Records = append(st.Records, OrderRecord{Pos: e.pos, Ref: Ref{Rank: r, Idx: idx}})
+				}
+			}
+		}
 	}
 	return st
 }

@@ -172,9 +172,6 @@ func NewReplica(cfg Config) (*Replica, error) {
 		}
 	}
 	r.newTimeout()
-	if len(cfg.Addrs) == 1 {
-		_ = rn.Campaign() // a single replica elects itself at once (fast start)
-	}
 	return r, nil
 }
 
@@ -203,7 +200,8 @@ func (r *Replica) IsLeader() bool {
 	return n > len(r.cfg.Addrs)/2
 }
 
-// Tick advances time.
+// Tick advances time. A single replica campaigns on every tick until it leads (the manual's fast
+// start: it cannot before the bootstrap configuration is applied by the first Ready).
 func (r *Replica) Tick() {
 	r.now++
 	r.rn.Tick()
@@ -212,7 +210,7 @@ func (r *Replica) Tick() {
 		return
 	}
 	r.silent++
-	if r.silent >= r.timeout {
+	if r.silent >= r.timeout || len(r.cfg.Addrs) == 1 {
 		_ = r.rn.Campaign()
 		r.newTimeout()
 	}

@@ -300,3 +300,14 @@ func (c *Cluster) Check() []check.Violation { return check.CheckAll(c.w.hist) }
 
 // History returns the history so far.
 func (c *Cluster) History() []check.Event { return slices.Clone(c.w.hist) }
+
+// FormatHistory renders a history one event per line ("step member: what"), the way a failing seed is
+// read: RunSeed(seed, opts).History through FormatHistory shows every view install, delivery, crash,
+// restart, SafeSend log write and flush return in order.
+func FormatHistory(h []check.Event) string {
+	var b strings.Builder
+	for _, e := range h {
+		fmt.Fprintf(&b, "%d %s\n", e.Step, formatEvent(e))
+	}
+	return b.String()
+}

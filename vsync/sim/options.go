@@ -199,3 +199,21 @@ func Run(opts Options) Result {
 	}
 	return res
 }
+
+// Report renders what `vsdb sim` prints: each failing seed with its replay command and violations
+// (at most maxPerSeed each), then the summary line "seeds=N violations=V".
+func (r Result) Report(maxPerSeed int) string {
+	var b strings.Builder
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "FAIL seed %d: %s\n", f.Seed, f.Replay)
+		for i, v := range f.Violations {
+			if i == maxPerSeed {
+				fmt.Fprintf(&b, "  … %d more\n", len(f.Violations)-i)
+				break
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", v.Checker, v.Detail)
+		}
+	}
+	fmt.Fprintf(&b, "seeds=%d violations=%d\n", r.Seeds, r.Violations)
+	return b.String()
+}

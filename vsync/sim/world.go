@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
-	"sort"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -106,7 +105,8 @@ type world struct {
 	now      int64
 	step     int64
 	pseq     int64
-	queue    []packet
+	queue    map[int64][]packet // packets by delivery tick, each slice in send (seq) order
+	queued   int
 	procs    []*proc
 	oracle   []*orep
 	addrs    []string
@@ -117,7 +117,10 @@ type world struct {
 	healAt   int64
 	changeAt map[string]int64 // group → tick its pending change was first seen
 
+	byName     map[string]*proc
 	filter     func(from, to string) bool // scripted link drops (Cluster)
+	configure  func(*vsync.Config)        // member config overrides (Scale)
+	quiet      bool                       // keep no history (Scale)
 	noWorkload bool
 	notes      []string // query results and other application-level lines (Cluster)
 }
@@ -169,6 +172,9 @@ func RunSeed(seed int64, o Options) SeedResult {
 }
 
 func (w *world) record(e check.Event) {
+	if w.quiet {
+		return
+	}
 	w.step++
 	e.Step = w.step
 	w.hist = append(w.hist, e)
@@ -210,7 +216,11 @@ func (w *world) startProc(p *proc, restart bool) {
 }
 
 func (w *world) startMember(p *proc, g int, group, self string) {
-	m, err := vsync.NewMember(memberConfig(group, self, w.addrs, w.o.Phi, p.log, w.o.Bug))
+	cfg := memberConfig(group, self, w.addrs, w.o.Phi, p.log, w.o.Bug)
+	if w.configure != nil {
+		w.configure(&cfg)
+	}
+	m, err := vsync.NewMember(cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -224,7 +234,10 @@ func (w *world) startMember(p *proc, g int, group, self string) {
 
 // send puts a packet on the network, applying drop, dup and delay faults.
 func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
-	if len(w.queue) >= maxQueued {
+	if w.queue == nil {
+		w.queue = map[int64][]packet{}
+	}
+	if w.queued >= maxQueued {
 		return
 	}
 	if w.filter != nil && !w.filter(from, to) {
@@ -259,7 +272,8 @@ func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
 		} else {
 			pk.raft = proto.Clone(rm).(*raftpb.Message)
 		}
-		w.queue = append(w.queue, pk)
+		w.queue[pk.at] = append(w.queue[pk.at], pk)
+		w.queued++
 	}
 }
 
@@ -270,11 +284,25 @@ func procOf(id string) string {
 	return p
 }
 
-func (w *world) sideOf(name string) int {
+func (w *world) procByName(name string) *proc {
+	if p := w.byName[name]; p != nil {
+		return p
+	}
 	for _, p := range w.procs {
 		if p.name == name {
-			return p.side
+			if w.byName == nil {
+				w.byName = map[string]*proc{}
+			}
+			w.byName[name] = p
+			return p
 		}
+	}
+	return nil
+}
+
+func (w *world) sideOf(name string) int {
+	if p := w.procByName(name); p != nil {
+		return p.side
 	}
 	for _, r := range w.oracle {
 		if r.addr == name {
@@ -286,18 +314,9 @@ func (w *world) sideOf(name string) int {
 
 // deliverDue delivers the packets due now, in (time, sequence) order.
 func (w *world) deliverDue() {
-	sort.Slice(w.queue, func(i, j int) bool {
-		if w.queue[i].at != w.queue[j].at {
-			return w.queue[i].at < w.queue[j].at
-		}
-		return w.queue[i].seq < w.queue[j].seq
-	})
-	n := 0
-	for n < len(w.queue) && w.queue[n].at <= w.now {
-		n++
-	}
-	due := slices.Clone(w.queue[:n])
-	w.queue = slices.Delete(w.queue, 0, n)
+	due := w.queue[w.now]
+	delete(w.queue, w.now)
+	w.queued -= len(due)
 	for _, pk := range due {
 		if w.sideOf(pk.from) != w.sideOf(pk.to) {
 			continue
@@ -315,8 +334,8 @@ func (w *world) deliverDue() {
 			}
 			continue
 		}
-		for _, p := range w.procs {
-			if !p.alive || p.name != procOf(pk.msg.To) {
+		if p := w.procByName(procOf(pk.msg.To)); p != nil {
+			if !p.alive {
 				continue
 			}
 			for g, m := range p.members {

@@ -1,0 +1,158 @@
+package membership
+
+import (
+	"math/rand"
+	"testing"
+
+	"go.etcd.io/raft/v3"
+
+	"github.com/vsdb/vsdb/vsync"
+)
+
+// loop runs replicas with a perfect one-tick network and returns what members received.
+type loop struct {
+	reps    []*Replica
+	storage []*raft.MemoryStorage
+	down    map[int]bool
+	inbox   []vsync.Message
+	raftQ   []RaftMessage
+}
+
+func newLoop(t *testing.T, n int) *loop {
+	l := &loop{down: map[int]bool{}}
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = string(rune('a' + i))
+	}
+	for i := 0; i < n; i++ {
+		st := raft.NewMemoryStorage()
+		r, err := NewReplica(Config{ID: uint64(i + 1), Addrs: addrs, Storage: st, Rand: rand.New(rand.NewSource(int64(i)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.reps = append(l.reps, r)
+		l.storage = append(l.storage, st)
+	}
+	return l
+}
+
+func (l *loop) step(t *testing.T) {
+	q := l.raftQ
+	l.raftQ = nil
+	for _, m := range q {
+		i := int(m.To[0] - 'a')
+		if !l.down[i] {
+			l.reps[i].StepRaft(m.Msg)
+		}
+	}
+	for i, r := range l.reps {
+		if l.down[i] {
+			continue
+		}
+		r.Tick()
+		rd := r.Ready()
+		l.raftQ = append(l.raftQ, rd.Raft...)
+		l.inbox = append(l.inbox, rd.Members...)
+	}
+}
+
+func (l *loop) leader() int {
+	for i, r := range l.reps {
+		if !l.down[i] && r.IsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+func (l *loop) request(i int, op vsync.OracleOp, member string) {
+	l.reps[i].Step(vsync.Message{Kind: vsync.MsgOracleRequest, From: member, Req: &vsync.OracleRequest{Op: op, Group: "g"}})
+}
+
+func TestSingleReplicaBootstrapsAlone(t *testing.T) {
+	l := newLoop(t, 1)
+	for i := 0; i < 3 && l.leader() < 0; i++ {
+		l.step(t)
+	}
+	if l.leader() != 0 {
+		t.Fatal("a single replica did not lead at once")
+	}
+	l.request(0, vsync.OpJoin, "n1#1")
+	for i := 0; i < 3; i++ {
+		l.step(t)
+	}
+	g := l.reps[0].Map().Groups["g"]
+	if g == nil || g.Record.View.ID != 1 || g.Record.View.Members[0] != "n1#1" {
+		t.Fatalf("join not committed: %+v", g)
+	}
+	if len(l.inbox) == 0 || l.inbox[len(l.inbox)-1].Record.View.ID != 1 {
+		t.Fatalf("member not notified: %+v", l.inbox)
+	}
+}
+
+func TestThreeReplicasFailOverAndRestart(t *testing.T) {
+	l := newLoop(t, 3)
+	for i := 0; i < 100 && l.leader() < 0; i++ {
+		l.step(t)
+	}
+	ld := l.leader()
+	if ld < 0 {
+		t.Fatal("no leader elected")
+	}
+	l.request(ld, vsync.OpJoin, "n1#1")
+	for i := 0; i < 10; i++ {
+		l.step(t)
+	}
+	// The leader crashes; the others elect a new one, which commits the next request (a member resends
+	// its request to every replica until it sees it applied).
+	l.down[ld] = true
+	applied := func() bool {
+		for i, r := range l.reps {
+			if l.down[i] {
+				continue
+			}
+			g := r.Map().Groups["g"]
+			if g == nil || g.Record.Change == nil || len(g.Record.Change.Next) != 2 {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < 300 && !applied(); i++ {
+		for j := range l.reps {
+			if !l.down[j] {
+				l.request(j, vsync.OpJoin, "n2#1")
+			}
+		}
+		l.step(t)
+	}
+	if !applied() {
+		t.Fatal("the join of n2#1 was not committed after the leader crashed")
+	}
+	if ld2 := l.leader(); ld2 == ld || ld2 < 0 {
+		t.Fatalf("leader after the crash = %d (crashed %d)", ld2, ld)
+	}
+	// The crashed replica restarts from its storage and catches up.
+	r, err := NewReplica(Config{ID: uint64(ld + 1), Addrs: []string{"a", "b", "c"}, Storage: l.storage[ld], Rand: rand.New(rand.NewSource(9))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.reps[ld] = r
+	l.down[ld] = false
+	for i := 0; i < 50; i++ {
+		l.step(t)
+	}
+	rec := l.reps[ld].Map().Groups["g"].Record
+	if rec.Change == nil || len(rec.Change.Next) != 2 {
+		t.Fatalf("restarted replica did not catch up: %+v", rec)
+	}
+}
+
+func TestReplicaConfig(t *testing.T) {
+	if _, err := NewReplica(Config{}); err == nil {
+		t.Fatal("empty config accepted")
+	}
+	if _, err := NewReplica(Config{ID: 7, Addrs: []string{"a"}, Rand: rand.New(rand.NewSource(1))}); err == nil {
+		t.Fatal("ID out of range accepted")
+	}
+}
