@@ -37,13 +37,14 @@ type conn struct {
 	multi         *multiState // non-nil between MULTI and EXEC/DISCARD
 	watches       []dht.Watch
 
-	mu       sync.Mutex // guards name, libName, libVer for CLIENT LIST from other conns
-	name     string
-	libName  string
-	libVer   string
-	lastCmd  atomic.Pointer[protocol.Spec] // the last command run (CLIENT LIST's cmd=)
-	lastUsed atomic.Int64                  // Unix ns of the last command (idle time in CLIENT LIST)
-	killed   atomic.Bool
+	mu        sync.Mutex // guards name, libName, libVer for CLIENT LIST from other conns
+	name      string
+	libName   string
+	libVer    string
+	lastCmd   atomic.Pointer[protocol.Spec] // the last command run (CLIENT LIST's cmd=)
+	lastUsed  atomic.Int64                  // Unix ns of the end of the last batch (idle time in CLIENT LIST)
+	sampleSeq uint32                        // commands run, for latency sampling
+	killed    atomic.Bool
 }
 
 type replyMode uint8
@@ -68,6 +69,7 @@ func newConn(n *Node, nc net.Conn) *conn {
 // beforeBlock runs when the reader has no complete command left: the batch is done, so the replies go
 // out in one write, and the idle timeout (if any) is armed for the next read.
 func (c *conn) beforeBlock() error {
+	c.lastUsed.Store(time.Now().UnixNano())
 	if err := c.flush(); err != nil {
 		return err
 	}

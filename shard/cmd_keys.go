@@ -215,9 +215,9 @@ func cmdKeys(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	all := len(pat) == 1 && pat[0] == '*'
 	var out [][]byte
 	for slot := nextOccupied(&s.occupied, 0); slot >= 0; slot = nextOccupied(&s.occupied, slot+1) {
-		for _, k := range s.sortedSlotKeys(s.slots[slot]) {
-			kb := []byte(k)
-			if (all || MatchGlob(pat, kb, false)) && !expired(s.slots[slot].m[k], nowMs) {
+		for _, e := range s.sortedSlotEntries(uint16(slot)) {
+			kb := []byte(e.key)
+			if (all || MatchGlob(pat, kb, false)) && !expired(e, nowMs) {
 				out = append(out, kb)
 			}
 		}
@@ -250,12 +250,10 @@ func cmdScan(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	if cursor < SlotCount {
 		slot := nextOccupied(&s.occupied, int(cursor))
 		for slot >= 0 {
-			t := s.slots[slot]
-			keys := s.sortedSlotKeys(t)
-			collected += len(keys)
-			for _, k := range keys {
-				e := t.m[k]
-				kb := []byte(k)
+			entries := s.sortedSlotEntries(uint16(slot))
+			collected += len(entries)
+			for _, e := range entries {
+				kb := []byte(e.key)
 				if usePat && !MatchGlob(pat, kb, false) {
 					continue
 				}
@@ -328,7 +326,7 @@ func cmdRandomKey(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 		s.randState = r.state
 		var best *entry
 		var bestH uint64
-		for _, e := range s.slots[slot].m {
+		for e := s.slotHead[slot]; e != nil; e = e.slotNext {
 			if h := mix64(fnv(pick, []byte(e.key))); best == nil || h < bestH {
 				best, bestH = e, h
 			}

@@ -39,7 +39,9 @@ type entry struct {
 	lruMs    int64    // time of the last access (the op's nowMs)
 	heapIdx  int32
 	slot     uint16
-	size     int64
+	// slotPrev and slotNext link the entries of one slot (Store.slotHead).
+	slotPrev, slotNext *entry
+	size               int64
 }
 
 // tryEncoding is Redis's tryObjectEncoding for a string argument.

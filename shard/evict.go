@@ -91,7 +91,7 @@ func (s *Store) sample(r *splitmix, bm *[SlotCount / 64]uint64, volatile bool) *
 	draw := r.next()
 	var best *entry
 	var bestH uint64
-	for _, e := range s.slots[slot].m {
+	for e := s.slotHead[slot]; e != nil; e = e.slotNext {
 		if volatile && e.expireMs == 0 {
 			continue
 		}

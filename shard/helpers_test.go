@@ -92,21 +92,38 @@ func checkInvariants(t testing.TB, s *Store) {
 	keys := 0
 	var used int64
 	var vol [SlotCount]uint32
-	for slot, tb := range s.slots {
+	onLists := 0
+	for slot := range s.slotHead {
 		occ := s.occupied[slot/64]&(1<<(slot%64)) != 0
-		if (tb != nil) != occ {
-			t.Fatalf("slot %d: table %v, occupied bit %v", slot, tb != nil, occ)
+		if (s.slotLen[slot] > 0) != occ {
+			t.Fatalf("slot %d: length %d, occupied bit %v", slot, s.slotLen[slot], occ)
 		}
-		if tb == nil {
-			continue
+		n := uint32(0)
+		var prev *entry
+		for e := s.slotHead[slot]; e != nil; e = e.slotNext {
+			if e.slotPrev != prev {
+				t.Fatalf("slot %d: entry %q has a wrong back link", slot, e.key)
+			}
+			if s.dict[e.key] != e {
+				t.Fatalf("slot %d: listed entry %q is not the map's", slot, e.key)
+			}
+			prev = e
+			n++
 		}
-		if len(tb.m) == 0 {
-			t.Fatalf("slot %d: empty table kept", slot)
+		if n != s.slotLen[slot] {
+			t.Fatalf("slot %d: list holds %d entries, slotLen %d", slot, n, s.slotLen[slot])
 		}
-		for k, e := range tb.m {
+		onLists += int(n)
+	}
+	if onLists != len(s.dict) {
+		t.Fatalf("%d entries on slot lists, %d in the map", onLists, len(s.dict))
+	}
+	{
+		for k, e := range s.dict {
 			keys++
-			if e.key != k || int(e.slot) != slot || KeySlot([]byte(k)) != e.slot {
-				t.Fatalf("entry %q misplaced (slot %d, e.slot %d)", k, slot, e.slot)
+			slot := int(e.slot)
+			if e.key != k || KeySlot([]byte(k)) != e.slot {
+				t.Fatalf("entry %q misplaced (e.slot %d)", k, e.slot)
 			}
 			if e.size != e.computeSize() {
 				t.Fatalf("entry %q: size %d, computed %d", k, e.size, e.computeSize())

@@ -3,14 +3,19 @@ package shard
 import (
 	"math/bits"
 	"slices"
+	"strings"
 )
 
 /*
-Store is the data of one node's shard: 16384 lazily-allocated per-slot maps, so that slot ranges can be
-listed, counted, exported and dropped.
+Store is the data of one node's shard: one hash map from key to entry (a lookup costs one hash and,
+typically, one key comparison), and, threaded through the entries, one doubly linked list per slot, so
+that slot ranges can be listed, counted, exported and dropped without scanning the map. (Per-slot Go
+maps, the first layout, hold only a handful of keys each, and Go's small-map lookup compares the key
+with every entry: 26% of the server's CPU under redis-benchmark.)
 
 Invariants (checked by checkInvariants in tests):
-  - every entry is in slots[e.slot].m[e.key], and occupied has bit s set iff slots[s] holds a key;
+  - every entry is dict[e.key], and is on exactly the list slotHead[e.slot]; slotLen[s] is that list's
+    length, and occupied has bit s set iff slotLen[s] > 0;
   - keys with a TTL are exactly the entries of the min-heap expiry (ordered by (expireMs, key)), each
     with heapIdx its position; volatileBySlot counts them per slot and volOccupied mirrors it;
   - usedBytes == Σ e.size, and e.size == e.computeSize() after every command;
@@ -24,7 +29,9 @@ and the op, and breaks ties by key bytes.
 */
 type Store struct {
 	cfg         Config
-	slots       [SlotCount]*slotTable
+	dict        map[string]*entry
+	slotHead    [SlotCount]*entry
+	slotLen     [SlotCount]uint32
 	occupied    [SlotCount / 64]uint64
 	volOccupied [SlotCount / 64]uint64
 	volBySlot   [SlotCount]uint32
@@ -36,10 +43,6 @@ type Store struct {
 	usedBytes   int64
 	stats       Stats
 	randState   uint64 // for RANDOMKEY (reads; not replicated)
-}
-
-type slotTable struct {
-	m map[string]*entry
 }
 
 // Stats are the counters of a Store.
@@ -58,7 +61,7 @@ func NewStore(cfg Config) *Store {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	s := &Store{cfg: cfg.withDefaults()}
+	s := &Store{cfg: cfg.withDefaults(), dict: make(map[string]*entry)}
 	s.randState = s.cfg.Seed ^ 0x9e3779b97f4a7c15
 	return s
 }
@@ -95,13 +98,7 @@ func (s *Store) KeyVersion(key []byte, nowMs int64) uint64 {
 	return max(s.slotVer[KeySlot(key)], s.flushVer)
 }
 
-func (s *Store) find(key []byte) *entry {
-	t := s.slots[KeySlot(key)]
-	if t == nil {
-		return nil
-	}
-	return t.m[string(key)]
-}
+func (s *Store) find(key []byte) *entry { return s.dict[string(key)] }
 
 // expired is Redis's keyIsExpired: strictly past the deadline.
 func expired(e *entry, nowMs int64) bool { return e.expireMs != 0 && nowMs > e.expireMs }
@@ -131,19 +128,20 @@ func (s *Store) lookup(key []byte, nowMs int64, read bool) *entry {
 // add inserts a new entry for key (which must be absent).
 func (s *Store) add(key []byte, e *entry, nowMs int64) {
 	slot := KeySlot(key)
-	t := s.slots[slot]
-	if t == nil {
-		t = &slotTable{m: make(map[string]*entry)}
-		s.slots[slot] = t
-	}
 	e.key = string(key)
 	e.slot = slot
 	e.heapIdx = -1
 	e.lruMs = nowMs
-	if _, dup := t.m[e.key]; dup {
+	if _, dup := s.dict[e.key]; dup {
 		panic("shard: add of an existing key")
 	}
-	t.m[e.key] = e
+	s.dict[e.key] = e
+	e.slotPrev, e.slotNext = nil, s.slotHead[slot]
+	if e.slotNext != nil {
+		e.slotNext.slotPrev = e
+	}
+	s.slotHead[slot] = e
+	s.slotLen[slot]++
 	s.occupied[slot/64] |= 1 << (slot % 64)
 	s.keys++
 	e.size = e.computeSize()
@@ -154,10 +152,18 @@ func (s *Store) add(key []byte, e *entry, nowMs int64) {
 // remove deletes e from the store.
 func (s *Store) remove(e *entry) {
 	s.setExpire(e, 0)
-	t := s.slots[e.slot]
-	delete(t.m, e.key)
-	if len(t.m) == 0 {
-		s.slots[e.slot] = nil
+	delete(s.dict, e.key)
+	if e.slotPrev != nil {
+		e.slotPrev.slotNext = e.slotNext
+	} else {
+		s.slotHead[e.slot] = e.slotNext
+	}
+	if e.slotNext != nil {
+		e.slotNext.slotPrev = e.slotPrev
+	}
+	e.slotPrev, e.slotNext = nil, nil
+	s.slotLen[e.slot]--
+	if s.slotLen[e.slot] == 0 {
 		s.occupied[e.slot/64] &^= 1 << (e.slot % 64)
 	}
 	s.keys--
@@ -245,36 +251,33 @@ func (s *Store) ActiveExpire(nowMs int64, maxKeys int) int {
 
 // CountKeysInSlot returns the number of keys stored in slot (expired keys not yet removed included).
 func (s *Store) CountKeysInSlot(slot uint16) int {
-	if t := s.slots[slot%SlotCount]; t != nil {
-		return len(t.m)
-	}
-	return 0
+	return int(s.slotLen[slot%SlotCount])
 }
 
 // KeysInSlot returns up to max keys of slot, in byte order (copies).
 func (s *Store) KeysInSlot(slot uint16, max int) [][]byte {
-	t := s.slots[slot%SlotCount]
-	if t == nil || max <= 0 {
+	if max <= 0 {
 		return nil
 	}
-	keys := s.sortedSlotKeys(t)
-	if len(keys) > max {
-		keys = keys[:max]
+	entries := s.sortedSlotEntries(slot % SlotCount)
+	if len(entries) > max {
+		entries = entries[:max]
 	}
-	out := make([][]byte, len(keys))
-	for i, k := range keys {
-		out[i] = []byte(k)
+	out := make([][]byte, len(entries))
+	for i, e := range entries {
+		out[i] = []byte(e.key)
 	}
 	return out
 }
 
-func (s *Store) sortedSlotKeys(t *slotTable) []string {
-	keys := make([]string, 0, len(t.m))
-	for k := range t.m {
-		keys = append(keys, k)
+// sortedSlotEntries returns the entries of slot in key byte order.
+func (s *Store) sortedSlotEntries(slot uint16) []*entry {
+	out := make([]*entry, 0, s.slotLen[slot])
+	for e := s.slotHead[slot]; e != nil; e = e.slotNext {
+		out = append(out, e)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.SortFunc(out, func(a, b *entry) int { return strings.Compare(a.key, b.key) })
+	return out
 }
 
 // nextOccupied returns the first slot ≥ from whose bit is set in bm, or -1.
@@ -297,9 +300,9 @@ func nextOccupied(bm *[SlotCount / 64]uint64, from int) int {
 
 // flush removes every key.
 func (s *Store) flush() {
-	for i := range s.slots {
-		s.slots[i] = nil
-	}
+	clear(s.dict)
+	s.slotHead = [SlotCount]*entry{}
+	s.slotLen = [SlotCount]uint32{}
 	s.occupied = [SlotCount / 64]uint64{}
 	s.volOccupied = [SlotCount / 64]uint64{}
 	s.volBySlot = [SlotCount]uint32{}
@@ -317,11 +320,8 @@ func (s *Store) flush() {
 // and deadlines, but not encodings, LRU clocks or counters.
 func (s *Store) Digest(nowMs int64) uint64 {
 	var sum uint64
-	for _, t := range s.slots {
-		if t == nil {
-			continue
-		}
-		for _, e := range t.m {
+	{
+		for _, e := range s.dict {
 			if expired(e, nowMs) {
 				continue
 			}
@@ -461,12 +461,9 @@ func (h expiryHeap) down(i int) bool {
 
 // DeleteSlot removes every key of slot (for slot migration) and returns how many it removed.
 func (s *Store) DeleteSlot(slot uint16) int {
-	t := s.slots[slot%SlotCount]
-	if t == nil {
-		return 0
-	}
-	victims := make([]*entry, 0, len(t.m))
-	for _, e := range t.m {
+	slot %= SlotCount
+	victims := make([]*entry, 0, s.slotLen[slot])
+	for e := s.slotHead[slot]; e != nil; e = e.slotNext {
 		victims = append(victims, e)
 	}
 	for _, e := range victims {
