@@ -15,7 +15,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd())
+	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd(), newGroupCmd())
 	return root
 }
 
