@@ -137,12 +137,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout %s must be positive", c.ShutdownTimeout)
 	}
-	for name, d := range map[string]time.Duration{
-		"http-read-header-timeout": c.HTTPReadHeaderTimeout, "http-read-timeout": c.HTTPReadTimeout,
-		"http-write-timeout": c.HTTPWriteTimeout, "http-idle-timeout": c.HTTPIdleTimeout,
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"http-read-header-timeout", c.HTTPReadHeaderTimeout}, {"http-read-timeout", c.HTTPReadTimeout},
+		{"http-write-timeout", c.HTTPWriteTimeout}, {"http-idle-timeout", c.HTTPIdleTimeout},
 	} {
-		if d <= 0 {
-			bad("%s %s must be positive", name, d)
+		if t.d <= 0 {
+			bad("%s %s must be positive", t.name, t.d)
 		}
 	}
 	if c.HTTPMaxHeaderBytes < 1024 {
