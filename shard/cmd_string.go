@@ -22,6 +22,21 @@ const (
 
 const optAnyExpire = optEX | optPX | optEXAT | optPXAT
 
+// expireOptFlag returns the flag of an expire option (EX, PX, EXAT, PXAT, any case), or 0.
+func expireOptFlag(opt []byte) int {
+	switch {
+	case eqFold(opt, "ex"):
+		return optEX
+	case eqFold(opt, "px"):
+		return optPX
+	case eqFold(opt, "exat"):
+		return optEXAT
+	case eqFold(opt, "pxat"):
+		return optPXAT
+	}
+	return 0
+}
+
 // parseStringOpts parses SET (isSet, from args[3]) or GETEX (from args[2]) options exactly as Redis:
 // conflicting options and an expire option without a value are syntax errors.
 func parseStringOpts(args [][]byte, isSet bool) (flags int, expire []byte, ok bool) {
@@ -43,20 +58,11 @@ func parseStringOpts(args [][]byte, isSet bool) (flags int, expire []byte, ok bo
 			flags |= optKeepTTL
 		case eqFold(opt, "persist") && !isSet && flags&(optAnyExpire|optKeepTTL) == 0:
 			flags |= optPersist
-		case eqFold(opt, "ex") && flags&(optKeepTTL|optPersist|optEXAT|optPX|optPXAT) == 0 && hasNext:
-			flags |= optEX
-			expire = args[j+1]
-			j++
-		case eqFold(opt, "px") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPXAT) == 0 && hasNext:
-			flags |= optPX
-			expire = args[j+1]
-			j++
-		case eqFold(opt, "exat") && flags&(optKeepTTL|optPersist|optEX|optPX|optPXAT) == 0 && hasNext:
-			flags |= optEXAT
-			expire = args[j+1]
-			j++
-		case eqFold(opt, "pxat") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPX) == 0 && hasNext:
-			flags |= optPXAT
+		case expireOptFlag(opt) != 0 && hasNext &&
+			flags&(optKeepTTL|optPersist|optAnyExpire&^expireOptFlag(opt)) == 0:
+			// EX, PX, EXAT, PXAT: one value; conflicts with KEEPTTL, PERSIST and the other three
+			// (repeating the same one is allowed, as in Redis: the last value wins).
+			flags |= expireOptFlag(opt)
 			expire = args[j+1]
 			j++
 		default:
