@@ -368,6 +368,7 @@ func (m *Member) prepareDecision(d *Decision) {
 			delete(vs.records, p)
 		}
 	}
+	vs.applied = wc.attempt // before the markers: they carry the attempt as their ballot
 	for _, rec := range d.Records {
 		vs.records[rec.Pos] = rec
 		if e := vs.lookup(rec.Ref); e != nil && e.msg.Flavour == FlavourSafe {
@@ -376,7 +377,6 @@ func (m *Member) prepareDecision(d *Decision) {
 		}
 	}
 	vs.orderKnown = max(vs.orderKnown, d.Base+uint64(len(d.Records)))
-	vs.applied = wc.attempt
 	wc.decision = d
 	wc.prepared = true
 }
@@ -420,6 +420,7 @@ func (m *Member) deliverDecided(vs *vstate, e *entry) {
 	if e.msg.Flavour == FlavourSafe {
 		m.logSafe(e.msg)
 	}
+	e.decided = true
 	m.deliver(vs, e)
 }
 

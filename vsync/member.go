@@ -429,6 +429,9 @@ func (m *Member) Step(msg Message) {
 		return
 	}
 	if m.vs == nil {
+		if m.phase == phaseJoining && msg.Kind == MsgHeartbeat {
+			m.onCoordPing(msg)
+		}
 		return
 	}
 	if msg.View > m.vs.view.ID {
@@ -446,6 +449,8 @@ func (m *Member) Step(msg Message) {
 	rank := m.vs.rankOf(msg.From)
 	if rank < 0 {
 		// A joiner of the change in progress talks to the coordinator; everyone else is firewalled.
+		// Every joiner's heartbeat is answered (joiners of later changes watch the coordinator too).
+		m.onJoinerPing(msg)
 		if m.wc != nil && contains(m.wc.change.Joiners, msg.From) {
 			m.onJoinerMsg(msg)
 		}

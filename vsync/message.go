@@ -104,6 +104,7 @@ type Message struct {
 	RPos    uint64  `json:"rpos,omitempty"`
 	RRank   int     `json:"rr,omitempty"` // Replay: sender rank and index in RView (ties of unknown positions)
 	RIdx    uint64  `json:"ri,omitempty"`
+	RBallot uint64  `json:"rb,omitempty"` // Replay: the Ballot of the order marker RView/RPos came from (0: none)
 	QueryID uint64  `json:"qid,omitempty"`
 	// Query reply fields (inside MsgP2P).
 	Reply  ReplyKind `json:"rk,omitempty"`

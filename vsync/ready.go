@@ -9,8 +9,8 @@ type Storage interface {
 }
 
 // LogEntry is one SafeSend logged by an acceptor, under its original tag. An entry with a nil Payload
-// is an order marker: the SafeSend Tag was delivered at order position Pos of view View (a restart
-// replays logged messages in that order).
+// is an order marker: the SafeSend Tag has order position Pos of view View, as decided by Ballot (a
+// restart replays logged messages in that order; of two markers of one tag the higher ballot wins).
 type LogEntry struct {
 	Group   string
 	Tag     Tag
@@ -21,7 +21,14 @@ type LogEntry struct {
 	// whose position it never learned as a flush decision would, by (rank, index).
 	Rank int
 	Idx  uint64
+	// Ballot ranks order markers of one tag: BallotSequencer for the sequencer's record, and
+	// BallotSequencer+k for the flush decision of attempt k, which may move a position nobody delivered.
+	Ballot uint64
 }
+
+// BallotSequencer is the Ballot of an order marker taken from the sequencer's record. Ballot 0 means
+// the position is not known.
+const BallotSequencer = 1
 
 // EventKind is the type of an Event.
 type EventKind uint8
@@ -48,6 +55,9 @@ type Delivery struct {
 	QueryID uint64 // non-zero: a query; answer with Reply/NullReply/AbortReply (a driver replies null if the
 	// handler returns without replying)
 	Replayed bool // re-multicast from an acceptor log after a total failure
+	// Decided: delivered by a flush decision (after the view wedged), in an order only the survivors of
+	// that flush know; otherwise every member of the view knew its position before anyone delivered it.
+	Decided bool
 }
 
 // QueryResult is the outcome of a query.

@@ -31,12 +31,12 @@ type replayState struct {
 func (m *Member) startReplay() {
 	m.rp = &replayState{founders: slices.Clone(m.vs.view.Members), ended: map[string]bool{}, top: map[string]uint64{}}
 	type item struct {
-		e       LogEntry
-		ordered bool
-		view    uint64
-		pos     uint64
-		rank    int
-		idx     uint64
+		e      LogEntry // the payload entry
+		view   uint64
+		pos    uint64
+		rank   int
+		idx    uint64
+		ballot uint64 // of the marker view/pos came from (0: no marker)
 	}
 	items := map[Tag]*item{}
 	var order []Tag
@@ -47,22 +47,22 @@ func (m *Member) startReplay() {
 			items[e.Tag] = it
 			order = append(order, e.Tag)
 		}
-		if e.Payload != nil && it.e.Payload == nil {
-			it.e = e
-			if !it.ordered {
-				// Never delivered by this process: it belongs to the view it was logged in, after
-				// everything this process delivered there (it delivers in order, and it logged the
-				// message before the sequencer could order it).
-				it.view, it.pos, it.rank, it.idx = e.View, math.MaxUint64, e.Rank, e.Idx
+		if e.Payload != nil {
+			if it.e.Payload == nil {
+				it.e = e
 			}
+			continue
 		}
-		if e.Payload == nil && !it.ordered {
-			if e.Pos == math.MaxUint64 {
-				// a replay of an entry nobody knew the place of
-				it.view, it.pos, it.rank, it.idx = e.View, e.Pos, e.Rank, e.Idx
-				continue
+		if e.Pos == math.MaxUint64 {
+			// a replay of an entry nobody knew the place of: its (rank, index) tie-break in its view
+			it.rank, it.idx = e.Rank, e.Idx
+			if it.ballot == 0 {
+				it.view, it.pos = e.View, e.Pos
 			}
-			it.ordered, it.view, it.pos = true, e.View, e.Pos
+			continue
+		}
+		if e.Ballot >= it.ballot {
+			it.view, it.pos, it.ballot = e.View, e.Pos, max(e.Ballot, BallotSequencer)
 		}
 	}
 	m.replayLog = nil
@@ -71,8 +71,18 @@ func (m *Member) startReplay() {
 		if it.e.Payload == nil {
 			continue
 		}
+		if it.ballot == 0 && it.pos != math.MaxUint64 {
+			// Never ordered here: it belongs to the view it was logged in, after everything this process
+			// knew the place of there (it learns positions in order, and it logged the message before the
+			// sequencer could order it), tied by (rank, index) as a flush decision orders.
+			it.view, it.pos, it.rank, it.idx = it.e.View, math.MaxUint64, it.e.Rank, it.e.Idx
+		}
+		if it.ballot != 0 {
+			it.rank, it.idx = 0, 0
+		}
 		msg := &Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: t, Flavour: FlavourSafe,
-			Payload: it.e.Payload, Replay: true, RView: it.view, RPos: it.pos, RRank: it.rank, RIdx: it.idx}
+			Payload: it.e.Payload, Replay: true, RView: it.view, RPos: it.pos, RRank: it.rank, RIdx: it.idx,
+			RBallot: it.ballot}
 		m.sendData(msg)
 	}
 	m.sendData(&Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Flavour: FlavourOrdered, Replay: true})
@@ -126,8 +136,24 @@ func (m *Member) endReplay(vs *vstate) {
 		return
 	}
 	m.rp = nil
-	slices.SortStableFunc(rp.buf, replayKey)
+	// Of the founders' copies of one tag, the one whose place has the highest ballot wins (ties: the
+	// earliest key): a founder that missed a flush decision may hold a stale sequencer position.
+	best := make(map[Tag]*Message, len(rp.buf))
 	for _, msg := range rp.buf {
+		b := best[msg.Tag]
+		if b == nil || msg.RBallot > b.RBallot || (msg.RBallot == b.RBallot && replayKey(msg, b) < 0) {
+			best[msg.Tag] = msg
+		}
+	}
+	chosen := rp.buf[:0]
+	for _, msg := range rp.buf {
+		if best[msg.Tag] == msg {
+			chosen = append(chosen, msg)
+		}
+	}
+	slices.SortStableFunc(chosen, replayKey)
+	fifoSlots(chosen)
+	for _, msg := range chosen {
 		if m.replayed[msg.Tag] || msg.Tag.Seq <= rp.top[msg.Tag.Sender] {
 			continue
 		}
@@ -135,12 +161,37 @@ func (m *Member) endReplay(vs *vstate) {
 		rp.top[msg.Tag.Sender] = msg.Tag.Seq
 		m.logSafe(msg)
 		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos,
-			Rank: msg.RRank, Idx: msg.RIdx})
+			Rank: msg.RRank, Idx: msg.RIdx, Ballot: msg.RBallot})
 		m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: msg.Tag, Flavour: FlavourSafe, ViewID: vs.view.ID,
 			Payload: msg.Payload, Replayed: true}})
 	}
 	for _, e := range rp.post {
 		m.deliver(vs, e)
+	}
+}
+
+// fifoSlots puts each sender's replays in sequence order within the places its replays hold in msgs:
+// copies chosen from different founders (a moved position here, a stale one there) may otherwise
+// put a sender's later message first, and dropping it would lose a delivered SafeSend.
+func fifoSlots(msgs []*Message) {
+	slots := map[string][]int{}
+	var senders []string
+	for i, msg := range msgs {
+		if slots[msg.Tag.Sender] == nil {
+			senders = append(senders, msg.Tag.Sender)
+		}
+		slots[msg.Tag.Sender] = append(slots[msg.Tag.Sender], i)
+	}
+	for _, s := range senders {
+		idx := slots[s]
+		own := make([]*Message, len(idx))
+		for k, i := range idx {
+			own[k] = msgs[i]
+		}
+		slices.SortStableFunc(own, func(a, b *Message) int { return cmpU(a.Tag.Seq, b.Tag.Seq) })
+		for k, i := range idx {
+			msgs[i] = own[k]
+		}
 	}
 }
 

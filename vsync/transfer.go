@@ -145,20 +145,36 @@ func (m *Member) tickJoin() {
 	if j == nil || j.coord == "" || m.rec == nil || m.rec.Change == nil || m.rec.View.ID != j.view {
 		return
 	}
-	if !contains(m.rec.Change.Next, m.cfg.Self) {
-		// Waiting for the next change: a change whose coordinator died would block it forever, so a
-		// pending joiner reports a coordinator that makes no progress for 3*SuspectTicks.
-		if m.now-j.heard > 3*int64(m.cfg.SuspectTicks) {
-			m.suspect(j.coord)
-		}
-		return
-	}
+	// Joiners ping the coordinator, which answers every ping (onJoinerPing): a coordinator that stays
+	// silent is suspected. A joiner of a later change (not in Next) waits longer: a change whose
+	// coordinator died would block it forever, but a long state transfer to others must not.
 	if m.now-j.lastBeat >= int64(m.cfg.HeartbeatTicks) {
 		j.lastBeat = m.now
 		m.send(Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: j.coord, View: j.view, Attempt: j.attempt})
 	}
-	if m.now-j.heard > int64(m.cfg.SuspectTicks) {
+	patience := int64(m.cfg.SuspectTicks)
+	if !contains(m.rec.Change.Next, m.cfg.Self) {
+		patience *= 3
+	}
+	if m.now-j.heard > patience {
 		m.suspect(j.coord)
+	}
+}
+
+// onJoinerPing answers a joiner's heartbeat at the coordinator of a change, so the joiner knows the
+// coordinator is alive while it flushes or streams state to others.
+func (m *Member) onJoinerPing(msg Message) {
+	if m.wc == nil || !m.wc.coord || msg.Kind != MsgHeartbeat {
+		return
+	}
+	m.send(Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, View: m.vs.view.ID,
+		Attempt: m.wc.attempt})
+}
+
+// onCoordPing notes the coordinator's answer to a joiner's heartbeat.
+func (m *Member) onCoordPing(msg Message) {
+	if j := m.join; j != nil && msg.From == j.coord {
+		j.heard = m.now
 	}
 }
 

@@ -64,23 +64,34 @@ type peerState struct {
 }
 
 type entry struct {
-	msg       *Message
-	delivered bool
-	persisted bool
-	pos       uint64
-	sentAt    int64
-	marked    bool // an order marker for this logged SafeSend was logged
+	msg          *Message
+	delivered    bool
+	persisted    bool
+	pos          uint64
+	sentAt       int64
+	markedPos    uint64 // the position of the last order marker logged for this SafeSend (0: none)
+	markedBallot uint64 // and its ballot
+	decided      bool   // delivered by a flush decision
 }
 
 // mark logs the order position of a logged SafeSend as soon as both are known here (the record may
 // come before or after the payload), so a recovery after a total failure finds where it belongs even
-// if this member crashes before delivering it.
+// if this member crashes before delivering it. A flush decision may move a position nobody delivered
+// (one only some crashed member had learned from the sequencer): the members that adopt it log its
+// positions again under a higher ballot, and a recovery takes the marker with the highest ballot.
 func (m *Member) mark(vs *vstate, e *entry, pos uint64) {
-	if e == nil || e.marked || pos == 0 || e.msg.Flavour != FlavourSafe || e.msg.Replay || m.logged[e.msg.Tag] == 0 {
+	if e == nil || pos == 0 || e.msg.Flavour != FlavourSafe || e.msg.Replay || m.logged[e.msg.Tag] == 0 {
 		return
 	}
-	e.marked = true
-	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: pos})
+	ballot := uint64(BallotSequencer)
+	if vs.frozen {
+		ballot += vs.applied // the flush decision's attempt
+	}
+	if e.markedPos == pos && e.markedBallot >= ballot {
+		return
+	}
+	e.markedPos, e.markedBallot = pos, ballot
+	m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: e.msg.Tag, View: vs.view.ID, Pos: pos, Ballot: ballot})
 }
 
 func newVState(v View, self string, phiCfg int, now int64) *vstate {
@@ -326,7 +337,7 @@ func (m *Member) deliver(vs *vstate, e *entry) {
 	}
 	m.mark(vs, e, e.pos)
 	m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: e.msg.Tag, Flavour: e.msg.Flavour, ViewID: vs.view.ID,
-		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay}})
+		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay, Decided: e.decided}})
 }
 
 // order is the sequencer: it assigns positions to what it may order.

@@ -13,8 +13,9 @@ var errViolations = fmt.Errorf("simulation found violations")
 
 func newSimCmd() *cobra.Command {
 	var (
-		o      sim.Options
-		faults string
+		o       sim.Options
+		faults  string
+		history bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -31,8 +32,15 @@ func newSimCmd() *cobra.Command {
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			res := sim.Run(o)
 			out := cmd.OutOrStdout()
+			if history {
+				if o.Seeds != 1 {
+					return fmt.Errorf("--history replays one seed: use it with --seed S and without --seeds")
+				}
+				sr := sim.RunSeed(o.Seed, o)
+				fmt.Fprint(out, sim.FormatHistory(sr.History))
+			}
+			res := sim.Run(o)
 			for _, f := range res.Failures {
 				fmt.Fprintf(out, "FAIL seed=%d (%d violations) replay: %s\n", f.Seed, len(f.Violations), f.Replay)
 				for i, v := range f.Violations {
@@ -61,5 +69,6 @@ func newSimCmd() *cobra.Command {
 	f.IntVar(&o.Phi, "phi", 0, "SafeSend acceptors Φ (0 = all members)")
 	f.StringVar(&o.Bug, "bug", "", "inject a deliberate protocol bug (only to show that the checkers catch it)")
 	f.BoolVar(&o.Codec, "codec", false, "route every message through its wire encoding")
+	f.BoolVar(&history, "history", false, "print the history of the seed (one event per line) before checking it")
 	return cmd
 }

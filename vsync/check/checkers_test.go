@@ -144,7 +144,37 @@ func TestTotalOrderAgreement(t *testing.T) {
 			crash a
 			view 2 b
 			d b 2 a:1 ordered`},
+		// Total failure: c#1 alone delivered a#1:1 and b#1:1 by a flush decision nobody else logged;
+		// the restart's founder only had the sequencer's tentative order. Replays are new deliveries
+		// of the restart epoch, so only messages whose order every member knew are held to it.
+		{name: "replay reorders messages only a flush decision placed", script: totalFailure("decided", "b#1:1,a#1:1")},
+		{name: "replay keeps the order of messages every member knew", script: totalFailure("", "a#1:1,b#1:1")},
+		{name: "replay reorders messages every member knew", want: "across a total failure", script: totalFailure("", "b#1:1,a#1:1")},
+		{name: "restart epoch members disagree", want: "b#2 delivers safe a#1:1 before safe b#1:1", script: totalFailure("decided", "b#1:1,a#1:1") + `
+			view 3 a#2,b#2
+			d b#2 3 a#1:1,b#1:1 safe`},
 	})
+}
+
+// totalFailure is a history of a total failure: view 1's members logged a#1:1 and b#1:1 and c#1
+// delivered them (with the given "decided" mark), everyone crashed, and a#2 restarted the group alone
+// and replayed them in the order replay.
+func totalFailure(decided, replay string) string {
+	return fmt.Sprintf(`
+			view 1 a#1,b#1,c#1
+			log a#1 1 a#1:1
+			log b#1 1 a#1:1
+			log c#1 1 a#1:1
+			log a#1 1 b#1:1
+			log b#1 1 b#1:1
+			log c#1 1 b#1:1
+			d c#1 1 a#1:1,b#1:1 safe %s
+			crash a#1 all
+			crash b#1 all
+			crash c#1 all
+			restart a#2
+			view 2 a#2
+			d a#2 2 %s safe`, decided, replay)
 }
 
 func TestFIFOPerSender(t *testing.T) {

@@ -72,6 +72,9 @@ type Event struct {
 	Flavour        string    // Delivered: FlavourSend, FlavourOrdered or FlavourSafe
 	FlushWaitedFor []uint64  // FlushReturned: the flushing member's own SenderSeqs the flush covered
 	K              int       // FlushReturned: Flush(k)'s k (0 = all)
+	// Decided (Delivered): the message was delivered by a flush decision, after its view wedged, in an
+	// order only that flush's survivors learned (see TotalOrderAgreement).
+	Decided bool
 }
 
 // String renders the event compactly for violation details and test failures.

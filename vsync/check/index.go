@@ -88,6 +88,9 @@ type index struct {
 	evMsg   []int32    // per history position: the message id of a Delivered/SafeLogged event, else -1
 
 	flushes []int // positions of FlushReturned events
+
+	viewEpoch map[viewKey]int // per view: how many restart views of its group come at or before it
+	restarts  []viewKey       // restart views: no member in common with the view installed before
 }
 
 func buildIndex(h []Event) *index {
@@ -165,7 +168,34 @@ func buildIndex(h []Event) *index {
 		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 		ix.groupIDs[g] = ids
 	}
+	ix.viewEpoch = make(map[viewKey]int, len(ix.views))
+	for _, g := range ix.groups {
+		epoch := 0
+		var prev *viewInfo
+		for _, id := range ix.groupIDs[g] {
+			vk := viewKey{g, id}
+			vi := ix.views[vk]
+			if prev != nil && !slices.ContainsFunc(vi.members, func(m string) bool { return prev.memberSet[m] }) {
+				epoch++
+				ix.restarts = append(ix.restarts, vk)
+			}
+			ix.viewEpoch[vk] = epoch
+			prev = vi
+		}
+	}
 	return ix
+}
+
+// epochs returns every member's epoch: that of the first view it installed (0 if it installed none).
+// A restart view (see restarts) starts a new epoch of its group.
+func (ix *index) epochs() map[memberKey]int {
+	out := make(map[memberKey]int, len(ix.installs))
+	for mk, ins := range ix.installs {
+		if len(ins) > 0 {
+			out[mk] = ix.viewEpoch[viewKey{mk.group, ins[0].id}]
+		}
+	}
+	return out
 }
 
 func (ix *index) msg(k msgKey, flavour string) *msgInfo {

@@ -16,11 +16,24 @@ sequencer orders both flavours, so "ordered" and "safe" messages share it):
     also rejects a cycle spread over three members that each miss one message.
   - Sending-view delivery: an ordered or safe message is delivered in one view everywhere.
 
+Total failure. A restart view (one that shares no member with the view before it) starts a new epoch
+of the group: its founders replay SafeSends from their logs as new deliveries under the original tags
+(the manual's DiskLogger replays "as new multicasts delivered in the new view, but with the same ct
+values"), and a member belongs to the epoch of the first view it installed. The order is checked twice:
+
+  - Within one epoch, over every ordered and safe delivery of its members, replays included: one
+    total order.
+  - Across epochs, over the messages whose position was known to every member of their view before
+    anyone delivered them (some original delivery has Event.Decided false): one total order, which
+    makes every replay keep the original order of those messages. A message delivered only by a flush
+    decision (Decided) has an order only that flush's survivors logged; a restart whose founders all
+    missed that flush cannot know it, so across epochs its replayed place is not checked (docs/vsync.md,
+    "Total failure").
+
 Exemptions: a SafeSend replayed from an acceptor log after a total failure (a safe delivery from a
 sender outside the delivery view, logged earlier; see SafeSendDurability) is delivered in the restart
-view, so it is exempt from the one-view rule, but it takes part in the order check (the replay must
-keep the original order). A member's second delivery of the same message is ignored here
-(FIFOPerSender reports duplicates).
+view, so it is exempt from the one-view rule. A member's second delivery of the same message is
+ignored here (FIFOPerSender reports duplicates).
 */
 
 // TotalOrderAgreement checks that all members deliver the ordered and safe messages of a group in one
@@ -36,7 +49,42 @@ type orderEdge struct {
 
 func totalOrderAgreement(ix *index) []Violation {
 	c := &collector{name: NameTotalOrderAgreement}
-	checkOrderGraph(ix, c)
+	epochs := ix.epochs()
+	// Within an epoch: nodes are (message, epoch).
+	type node struct {
+		msg   int32
+		epoch int
+	}
+	nodeIDs := map[node]int{}
+	var nodes []node
+	checkOrderGraph(ix, c, "", func(mk memberKey, i int) int {
+		n := node{ix.evMsg[i], epochs[mk]}
+		id, ok := nodeIDs[n]
+		if !ok {
+			id = len(nodes)
+			nodeIDs[n] = id
+			nodes = append(nodes, n)
+		}
+		return id
+	}, func() int { return len(nodes) }, func(n int) *msgInfo { return ix.msgList[nodes[n].msg] })
+	// Across epochs: nodes are messages some member delivered in the order every member knew.
+	if len(ix.restarts) > 0 {
+		certain := make([]bool, len(ix.msgList))
+		for _, mi := range ix.msgList {
+			for _, i := range mi.deliveries {
+				if !ix.h[i].Decided && !ix.isReplay(i) {
+					certain[mi.id] = true
+					break
+				}
+			}
+		}
+		checkOrderGraph(ix, c, " across a total failure", func(_ memberKey, i int) int {
+			if !certain[ix.evMsg[i]] {
+				return -1
+			}
+			return int(ix.evMsg[i])
+		}, func() int { return len(ix.msgList) }, func(n int) *msgInfo { return ix.msgList[n] })
+	}
 	for _, mi := range ix.msgList {
 		if mi.flavour == FlavourOrdered || mi.flavour == FlavourSafe {
 			checkSingleView(ix, c, mi)
@@ -46,16 +94,20 @@ func totalOrderAgreement(ix *index) []Violation {
 }
 
 // checkOrderGraph builds one graph over every group (edges never cross groups, since a member's
-// delivery sequence is per group), removes the acyclic part, and reports one cycle per group that
-// has any.
-func checkOrderGraph(ix *index, c *collector) {
-	// Nodes are the message ids of the index; only ordered/safe messages get edges.
-	nodes := len(ix.msgList)
-	succ := make([][]orderEdge, nodes)
-	pred := make([][]orderEdge, nodes)
-	indeg := make([]int, nodes)
-	inGraph := make([]bool, nodes)
-	seen := make([]int, nodes) // last member number that delivered the node, +1
+// delivery sequence is per group) from each member's ordered and safe deliveries mapped to nodes by
+// nodeOf (-1: left out), removes the acyclic part, and reports one cycle per group that has any.
+func checkOrderGraph(ix *index, c *collector, what string, nodeOf func(memberKey, int) int, count func() int,
+	msgOf func(int) *msgInfo) {
+	var succ, pred [][]orderEdge
+	var indeg []int
+	var inGraph []bool
+	var seen []int // last member number that delivered the node, +1
+	grow := func(n int) {
+		for len(succ) <= n {
+			succ, pred = append(succ, nil), append(pred, nil)
+			indeg, inGraph, seen = append(indeg, 0), append(inGraph, false), append(seen, 0)
+		}
+	}
 	for mn, mk := range ix.memberOrder {
 		prev := -1
 		for _, i := range ix.deliveries[mk] {
@@ -63,7 +115,11 @@ func checkOrderGraph(ix *index, c *collector) {
 			if e.Flavour != FlavourOrdered && e.Flavour != FlavourSafe {
 				continue
 			}
-			n := int(ix.evMsg[i])
+			n := nodeOf(mk, i)
+			if n < 0 {
+				continue
+			}
+			grow(n)
 			if seen[n] == mn+1 {
 				continue
 			}
@@ -78,8 +134,9 @@ func checkOrderGraph(ix *index, c *collector) {
 			prev = n
 		}
 	}
+	grow(count() - 1)
 	// Kahn's algorithm: whatever is left has a cycle through it.
-	queue := make([]int, 0, nodes)
+	queue := make([]int, 0, len(indeg))
 	total := 0
 	for n, d := range indeg {
 		if inGraph[n] {
@@ -107,7 +164,7 @@ func checkOrderGraph(ix *index, c *collector) {
 	left := make(map[string]int) // group -> messages on or behind cycles
 	for n, d := range indeg {
 		if d > 0 {
-			left[ix.msgList[n].key.group]++
+			left[msgOf(n).key.group]++
 		}
 	}
 	for _, g := range ix.groups {
@@ -115,8 +172,8 @@ func checkOrderGraph(ix *index, c *collector) {
 			continue
 		}
 		for n, d := range indeg {
-			if d > 0 && ix.msgList[n].key.group == g {
-				reportCycle(ix, c, pred, indeg, n, left[g])
+			if d > 0 && msgOf(n).key.group == g {
+				reportCycle(ix, c, what, pred, indeg, n, left[g], msgOf)
 				break
 			}
 		}
@@ -125,7 +182,8 @@ func checkOrderGraph(ix *index, c *collector) {
 
 // reportCycle walks predecessors from start among the nodes Kahn's algorithm left (each has a left
 // predecessor) until a node repeats, and reports that cycle.
-func reportCycle(ix *index, c *collector, pred [][]orderEdge, indeg []int, start, left int) {
+func reportCycle(ix *index, c *collector, what string, pred [][]orderEdge, indeg []int, start, left int,
+	msgOf func(int) *msgInfo) {
 	pos := make(map[int]int)
 	var walk []orderEdge
 	n := start
@@ -154,8 +212,8 @@ func reportCycle(ix *index, c *collector, pred [][]orderEdge, indeg []int, start
 			j--
 		}
 		to := walk[j+1].to
-		parts = append(parts, fmt.Sprintf("%s delivers %s before %s", m, ix.describeMsg(ix.msgList[from].key), ix.describeMsg(ix.msgList[to].key)))
+		parts = append(parts, fmt.Sprintf("%s delivers %s before %s", m, ix.describeMsg(msgOf(from).key), ix.describeMsg(msgOf(to).key)))
 	}
-	c.addf("no single total order of ordered/safe messages in group %s (%d messages on or after cycles): %s",
-		ix.msgList[start].key.group, left, strings.Join(parts, "; "))
+	c.addf("no single total order of ordered/safe messages in group %s%s (%d messages on or after cycles): %s",
+		msgOf(start).key.group, what, left, strings.Join(parts, "; "))
 }

@@ -11,7 +11,9 @@ import (
 // Group "g" unless a token "@G" ends the line. Commands:
 //
 //	view ID M1,M2,… [by X,Y,…]      ViewInstalled by each installer (default: every member)
-//	d X[,Y…] V S:Q[,S:Q…] FLAVOUR   Delivered at X (then Y…) in view V, in the listed order
+//	d X[,Y…] V S:Q[,S:Q…] FLAVOUR [decided]
+//	                                Delivered at X (then Y…) in view V, in the listed order (decided: by a
+//	                                flush decision)
 //	log X V S:Q                     SafeLogged at X
 //	forget X V S:Q                  SafeForgotten at X
 //	crash X [all]                   Crashed (group-specific, or process-wide with "all")
@@ -61,7 +63,8 @@ func parseHistory(t testing.TB, script string) []Event {
 			for _, x := range strings.Split(f[1], ",") {
 				for _, m := range strings.Split(f[3], ",") {
 					s, q := msg(m)
-					h = append(h, Event{Step: step, Member: x, Group: group, Kind: Delivered, ViewID: u(f[2]), Sender: s, SenderSeq: q, Flavour: f[4]})
+					h = append(h, Event{Step: step, Member: x, Group: group, Kind: Delivered, ViewID: u(f[2]), Sender: s,
+						SenderSeq: q, Flavour: f[4], Decided: len(f) > 5 && f[5] == "decided"})
 				}
 			}
 		case "log":

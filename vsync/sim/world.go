@@ -423,7 +423,7 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 		w.stats.Deliveries++
 		d := ev.Delivery
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Delivered, ViewID: d.ViewID,
-			Sender: d.Tag.Sender, SenderSeq: d.Tag.Seq, Flavour: d.Flavour.String()})
+			Sender: d.Tag.Sender, SenderSeq: d.Tag.Seq, Flavour: d.Flavour.String(), Decided: d.Decided})
 		if d.Flavour != vsync.FlavourSend {
 			a.state = fmt.Appendf(a.state, "%s:%d;", d.Tag.Sender, d.Tag.Seq)
 		}
