@@ -1,0 +1,40 @@
+package shard
+
+import "strconv"
+
+// ImportNowMs is the time at which exported commands are executed to rebuild a slice (ExportSlot).
+const ImportNowMs = 0
+
+// ExportSlot calls emit with commands that rebuild every live key of slot (at nowMs) in an empty
+// store: SET (with PXAT for a key with a TTL) for a string, HSET in field order then PEXPIREAT for a
+// hash. Keys come in byte order. emit must not keep the argument slices past its return unless it
+// copies them (they alias the store's data). This is how a shard's slice moves to a joiner: the donor
+// exports at a consistent cut, and the joiner Execs the commands at nowMs 0 (ImportNowMs), so that no
+// deadline counts as already passed (Redis's PEXPIREAT deletes a key whose deadline is not in the
+// future, while a key whose deadline equals the cut's time is still live here).
+func (s *Store) ExportSlot(slot uint16, nowMs int64, emit func(cmd [][]byte)) {
+	for _, e := range s.sortedSlotEntries(slot % SlotCount) {
+		if expired(e, nowMs) {
+			continue
+		}
+		key := []byte(e.key)
+		switch e.kind {
+		case kindString:
+			if e.expireMs != 0 {
+				emit([][]byte{[]byte("set"), key, e.str, []byte("pxat"), strconv.AppendInt(nil, e.expireMs, 10)})
+			} else {
+				emit([][]byte{[]byte("set"), key, e.str})
+			}
+		case kindHash:
+			cmd := make([][]byte, 0, 2+2*e.hash.len())
+			cmd = append(cmd, []byte("hset"), key)
+			for i := range e.hash.fields {
+				cmd = append(cmd, e.hash.fields[i], e.hash.vals[i])
+			}
+			emit(cmd)
+			if e.expireMs != 0 {
+				emit([][]byte{[]byte("pexpireat"), key, strconv.AppendInt(nil, e.expireMs, 10)})
+			}
+		}
+	}
+}
