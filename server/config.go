@@ -67,6 +67,14 @@ type Config struct {
 	// internals, so enable it only on a trusted interface (benchmarks, debugging).
 	Pprof bool
 
+	// Logf, if set, receives one line per notable event of the cluster layer (drops, stops, refused
+	// joiners). Default: none.
+	Logf func(format string, args ...any)
+
+	// Cluster, when set, makes the node a member of a clustered DHT (see ClusterConfig); nil runs a
+	// single in-memory node.
+	Cluster *ClusterConfig
+
 	// NowMs, when set, replaces the wall clock (Unix milliseconds) for the ordered-operation timestamps.
 	// Tests inject it; leave nil in production.
 	NowMs func() int64

@@ -17,7 +17,7 @@ var serverHandlers = map[string]handlerFunc{
 	"ping": cmdPing, "echo": cmdEcho, "quit": cmdQuit, "reset": cmdReset, "select": cmdSelect,
 	"auth": cmdAuth, "hello": cmdHello, "time": cmdTime, "info": cmdInfo, "wait": cmdWait,
 	"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard, "watch": cmdWatch, "unwatch": cmdUnwatch,
-	"readonly": cmdClusterDisabled, "readwrite": cmdClusterDisabled, "cluster": cmdClusterDisabled,
+	"readonly": cmdReadMode, "readwrite": cmdReadMode, "cluster": cmdCluster,
 
 	"client|id": cmdClientID, "client|setname": cmdClientSetName, "client|getname": cmdClientGetName,
 	"client|list": cmdClientList, "client|info": cmdClientInfo, "client|kill": cmdClientKill,

@@ -31,7 +31,8 @@ type dataPlane interface {
 // Its methods are safe for concurrent use.
 type Node struct {
 	cfg      Config
-	dht      *dht.Local
+	dht      *dht.Local    // the single-node data plane (nil in a cluster)
+	cluster  *clusterPlane // the clustered data plane (nil on a single node)
 	data     dataPlane
 	metrics  *metrics
 	dispatch dispatchTable
@@ -72,15 +73,29 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	local, err := dht.NewLocal(dht.Config{Store: cfg.Store, NowMs: cfg.NowMs})
-	if err != nil {
-		return nil, fmt.Errorf("server: open store: %w", err)
+	n := &Node{cfg: cfg, started: time.Now()}
+	if cfg.Cluster != nil {
+		cc := cfg.Cluster.withDefaults()
+		now := cfg.NowMs
+		if now == nil {
+			now = func() int64 { return time.Now().UnixMilli() }
+		}
+		cp, err := newClusterPlane(cc, now, cfg.Logf)
+		if err != nil {
+			return nil, fmt.Errorf("server: join the cluster: %w", err)
+		}
+		n.cluster, n.data = cp, cp
+	} else {
+		local, err := dht.NewLocal(dht.Config{Store: cfg.Store, NowMs: cfg.NowMs})
+		if err != nil {
+			return nil, fmt.Errorf("server: open store: %w", err)
+		}
+		n.dht, n.data = local, local
 	}
-	n := &Node{cfg: cfg, dht: local, data: local, started: time.Now()}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.clients.init()
 	n.metrics = newMetrics(n)
-	n.dispatch = buildDispatch(local)
+	n.dispatch = buildDispatch(n.data)
 	n.protected.Store(cfg.ProtectedMode)
 	n.idleTimeoutNs.Store(int64(cfg.IdleTimeout))
 	n.maxClients.Store(int64(cfg.MaxClients))
@@ -96,6 +111,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.respLn = ln
 		n.wg.Add(1)
 		go n.acceptLoop(ln)
+	}
+	if n.cluster != nil {
+		addr := n.cluster.cfg.AnnounceAddr
+		if addr == "" && n.respLn != nil {
+			addr = n.respLn.Addr().String()
+		}
+		n.cluster.announce(addr)
 	}
 	if cfg.HTTPPort >= 0 {
 		if err := n.startHTTP(); err != nil {
@@ -123,6 +145,9 @@ func (n *Node) storeConfig() shard.Config {
 func (n *Node) setMaxMemory(bytes int64, p shard.Policy) error {
 	n.storeMu.Lock()
 	defer n.storeMu.Unlock()
+	if n.dht == nil {
+		return errors.New("ERR maxmemory cannot be changed on a clustered node yet")
+	}
 	if err := n.dht.SetMaxMemory(bytes, p); err != nil {
 		return err
 	}
@@ -208,7 +233,7 @@ func (n *Node) Get(ctx context.Context, key []byte) (val []byte, ok bool, err er
 	if err := n.checkOpen(); err != nil {
 		return nil, false, err
 	}
-	return n.dht.Get(ctx, key)
+	return dht.Typed{D: n.data}.Get(ctx, key)
 }
 
 // Put sets key to val, with a time to live when ttl > 0.
@@ -216,7 +241,7 @@ func (n *Node) Put(ctx context.Context, key, val []byte, ttl time.Duration) erro
 	if err := n.checkOpen(); err != nil {
 		return err
 	}
-	return n.dht.Put(ctx, key, val, ttl)
+	return dht.Typed{D: n.data}.Put(ctx, key, val, ttl)
 }
 
 // Remove deletes key and says whether it existed.
@@ -224,7 +249,7 @@ func (n *Node) Remove(ctx context.Context, key []byte) (bool, error) {
 	if err := n.checkOpen(); err != nil {
 		return false, err
 	}
-	return n.dht.Remove(ctx, key)
+	return dht.Typed{D: n.data}.Remove(ctx, key)
 }
 
 // Incr adds delta to the integer at key (missing keys count as 0) and returns the new value.
@@ -232,7 +257,7 @@ func (n *Node) Incr(ctx context.Context, key []byte, delta int64) (int64, error)
 	if err := n.checkOpen(); err != nil {
 		return 0, err
 	}
-	return n.dht.Incr(ctx, key, delta)
+	return dht.Typed{D: n.data}.Incr(ctx, key, delta)
 }
 
 // HSet sets field/value pairs of the hash at key and returns how many fields were added.
@@ -240,7 +265,7 @@ func (n *Node) HSet(ctx context.Context, key []byte, fieldVals ...[]byte) (int64
 	if err := n.checkOpen(); err != nil {
 		return 0, err
 	}
-	return n.dht.HSet(ctx, key, fieldVals...)
+	return dht.Typed{D: n.data}.HSet(ctx, key, fieldVals...)
 }
 
 // HGet returns one field of the hash at key.
@@ -248,7 +273,7 @@ func (n *Node) HGet(ctx context.Context, key, field []byte) ([]byte, bool, error
 	if err := n.checkOpen(); err != nil {
 		return nil, false, err
 	}
-	return n.dht.HGet(ctx, key, field)
+	return dht.Typed{D: n.data}.HGet(ctx, key, field)
 }
 
 // Do runs any data command (the same path as RESP) and returns its raw RESP2 reply.

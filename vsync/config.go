@@ -40,6 +40,10 @@ type Config struct {
 	SafeAcceptors int
 	// MaxUnstable bounds this member's own multicasts sent but not yet stable. Default 4096.
 	MaxUnstable int
+	// AckEveryMsgs: a member sends a sender its receive frontiers at once (a heartbeat) when it received
+	// this many more of that sender's multicasts since it last told it, so a busy sender reclaims its
+	// MaxUnstable window without waiting for the next heartbeat. Default MaxUnstable/4 (at least 1).
+	AckEveryMsgs int
 	// MaxPending bounds multicasts queued while the group is wedged, and buffered future-view messages.
 	// Default 4096.
 	MaxPending int
@@ -79,6 +83,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.OracleSyncTicks, 20)
 	def(&c.OracleLeaseTicks, 300)
 	def(&c.MaxUnstable, 4096)
+	def(&c.AckEveryMsgs, max(1, c.MaxUnstable/4))
 	def(&c.MaxPending, 4096)
 	def(&c.MaxPayloadBytes, 1<<20)
 	def(&c.ChunkWindow, 4)
@@ -108,12 +113,12 @@ func (c Config) Validate() error {
 	}
 	pos := map[string]int{"HeartbeatTicks": c.HeartbeatTicks, "SuspectTicks": c.SuspectTicks,
 		"RetransmitTicks": c.RetransmitTicks, "OracleSyncTicks": c.OracleSyncTicks,
-		"OracleLeaseTicks": c.OracleLeaseTicks, "MaxUnstable": c.MaxUnstable, "MaxPending": c.MaxPending,
+		"OracleLeaseTicks": c.OracleLeaseTicks, "MaxUnstable": c.MaxUnstable, "AckEveryMsgs": c.AckEveryMsgs, "MaxPending": c.MaxPending,
 		"MaxPayloadBytes": c.MaxPayloadBytes, "ChunkWindow": c.ChunkWindow, "MaxChunkBytes": c.MaxChunkBytes,
 		"OrderBatchMax": c.OrderBatchMax, "RetransmitBatch": c.RetransmitBatch,
 		"QueryTimeoutTicks": c.QueryTimeoutTicks, "MaxQueries": c.MaxQueries, "MaxP2PUnacked": c.MaxP2PUnacked}
 	for _, name := range []string{"HeartbeatTicks", "SuspectTicks", "RetransmitTicks", "OracleSyncTicks",
-		"OracleLeaseTicks", "MaxUnstable", "MaxPending", "MaxPayloadBytes", "ChunkWindow", "MaxChunkBytes",
+		"OracleLeaseTicks", "MaxUnstable", "AckEveryMsgs", "MaxPending", "MaxPayloadBytes", "ChunkWindow", "MaxChunkBytes",
 		"OrderBatchMax", "RetransmitBatch", "QueryTimeoutTicks", "MaxQueries", "MaxP2PUnacked"} {
 		if pos[name] <= 0 {
 			bad("%s = %d, want > 0", name, pos[name])

@@ -588,10 +588,8 @@ func (m *Member) checkFlushes() {
 	vs := m.vs
 	n := len(vs.view.Members)
 	stable := func(seq uint64, k int) bool {
-		for _, o := range m.own {
-			if o.seq != seq {
-				continue
-			}
+		if i := m.ownIndex(seq); i >= 0 {
+			o := m.own[i]
 			if o.view == 0 || m.wc != nil && o.view == vs.view.ID {
 				return false
 			}
@@ -623,15 +621,13 @@ func (m *Member) checkFlushes() {
 	}
 	m.flushes = keep
 	// Forget own messages stable at every member.
+	// The messages sent in this view are a prefix of own (ownMsg), so this drops a prefix.
 	if m.wc == nil {
 		top := vs.minRecv(vs.me)
-		own := m.own[:0]
-		for _, o := range m.own {
-			if o.view == vs.view.ID && o.idx <= top {
-				continue
-			}
-			own = append(own, o)
+		i := 0
+		for i < len(m.own) && m.own[i].view == vs.view.ID && m.own[i].idx <= top {
+			i++
 		}
-		m.own = own
+		m.own = m.own[i:]
 	}
 }

@@ -71,10 +71,25 @@ type Member struct {
 }
 
 // ownMsg is one of this member's multicasts: View 0 while it is queued.
+//
+// Member.own is sorted by seq (multicast appends with increasing seqs; entries are only removed) and
+// the entries sent in the current view come first, with increasing idx, followed by the queued ones
+// (view 0): install drops every entry sent in an earlier view and sends the queued ones in seq order,
+// and while the view is usable a multicast is sent at once. So lookups by seq are binary searches and
+// the entries stable everywhere are a prefix.
 type ownMsg struct {
 	seq  uint64
 	view uint64
 	idx  uint64
+}
+
+// ownIndex returns the index in m.own of the entry for seq, or -1.
+func (m *Member) ownIndex(seq uint64) int {
+	i := sort.Search(len(m.own), func(i int) bool { return m.own[i].seq >= seq })
+	if i < len(m.own) && m.own[i].seq == seq {
+		return i
+	}
+	return -1
 }
 
 // flushReq is one Flush(k) in progress.
@@ -324,9 +339,7 @@ func (m *Member) flushOutputs() {
 		if len(m.knownDue) > 0 {
 			for _, p := range sortedKeys(m.knownDue) {
 				if !m.ackDue[p] && m.vs.rankOf(p) >= 0 {
-					hb := m.vs.heartbeat(m, p, false)
-					hb.Frontier = nil
-					m.send(hb)
+					m.send(m.vs.knownBeat(m, p))
 				}
 			}
 			clear(m.knownDue)

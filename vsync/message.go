@@ -1,9 +1,6 @@
 package vsync
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // MsgKind is the type of a Message.
 type MsgKind uint8
@@ -84,7 +81,7 @@ const (
 )
 
 // Message is everything members and membership replicas exchange. It is a flat value so a transport can
-// carry it with Marshal/Unmarshal; fields a kind does not use are zero.
+// carry it with Marshal/Unmarshal (codec.go); fields a kind does not use are zero.
 type Message struct {
 	Kind    MsgKind `json:"k"`
 	Group   string  `json:"g,omitempty"`
@@ -132,35 +129,6 @@ type Message struct {
 	Req    *OracleRequest `json:"req,omitempty"`
 	Record *GroupRecord   `json:"rec,omitempty"`
 	Leader bool           `json:"ld,omitempty"`
-}
-
-// wireVersion is the first byte of every marshalled Message.
-const wireVersion = 1
-
-// Marshal encodes m: one version byte followed by a JSON object with the short field names above. The
-// encoding is self-describing and stable; a transport adds framing and checksums around it.
-func (m *Message) Marshal() ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEncoding, err)
-	}
-	return append([]byte{wireVersion}, b...), nil
-}
-
-// Unmarshal decodes what Marshal produced; any other input yields an error wrapping ErrEncoding.
-func (m *Message) Unmarshal(b []byte) error {
-	if len(b) == 0 || b[0] != wireVersion {
-		return fmt.Errorf("%w: bad version byte", ErrEncoding)
-	}
-	var out Message
-	if err := json.Unmarshal(b[1:], &out); err != nil {
-		return fmt.Errorf("%w: %v", ErrEncoding, err)
-	}
-	if out.Kind == 0 || int(out.Kind) >= len(kindNames) {
-		return fmt.Errorf("%w: unknown kind %d", ErrEncoding, out.Kind)
-	}
-	*m = out
-	return nil
 }
 
 // FlushState is what a survivor sends the coordinator when it wedges (DESIGN §3.1 step 2).

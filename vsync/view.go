@@ -1,5 +1,7 @@
 package vsync
 
+import "sort"
+
 /*
 vstate is the data plane of one installed view.
 
@@ -28,7 +30,8 @@ type vstate struct {
 	senders []senderState
 	peers   []peerState
 
-	records    map[uint64]OrderRecord
+	records     map[uint64]OrderRecord
+	unpersisted map[Tag][]Ref // held SafeSends waiting for the log (persisted false), by tag
 	orderKnown uint64 // contiguous positions with records
 	delivered  uint64 // positions delivered
 	stablePos  uint64 // records at positions ≤ stablePos were released
@@ -61,6 +64,7 @@ type peerState struct {
 	orderKnown uint64
 	lastHeard  int64
 	lastResend int64
+	toldRecv   uint64 // our receive frontier for this peer's multicasts, as last sent to it
 }
 
 type entry struct {
@@ -100,7 +104,7 @@ func newVState(v View, self string, phiCfg int, now int64) *vstate {
 	if phi <= 0 || phi > n {
 		phi = n
 	}
-	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, startedAt: now, lastBeat: now,
+	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, unpersisted: map[Tag][]Ref{}, startedAt: now, lastBeat: now,
 		rank: make(map[string]int, n)}
 	for i, id := range v.Members {
 		vs.rank[id] = i
@@ -168,8 +172,8 @@ func (m *Member) sendData(msg *Message) {
 	msg.View = vs.view.ID
 	msg.Idx = vs.nextIdx
 	msg.AckReq = len(m.flushes) > 0
-	for i := range m.own {
-		if msg.Tag.Sender == m.cfg.Self && m.own[i].seq == msg.Tag.Seq {
+	if msg.Tag.Sender == m.cfg.Self {
+		if i := m.ownIndex(msg.Tag.Seq); i >= 0 {
 			m.own[i].view, m.own[i].idx = vs.view.ID, msg.Idx
 		}
 	}
@@ -203,6 +207,7 @@ func (vs *vstate) onData(m *Member, msg Message) {
 	s.held[msg.Idx] = e
 	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[c.Tag] != logDurable {
 		e.persisted = false
+		vs.unpersisted[c.Tag] = append(vs.unpersisted[c.Tag], Ref{Rank: r, Idx: msg.Idx})
 		m.logSafe(&c)
 	}
 	if msg.Flavour == FlavourSafe && vs.orderKnown > vs.delivered {
@@ -240,21 +245,32 @@ const (
 
 // persisted marks every held copy of a logged SafeSend durable (after Advance). (A replayed tag can be
 // held twice: two founders may replay it.)
+// The held copies waiting for the log are indexed by tag (unpersisted), so this costs O(copies), not a
+// scan of everything held.
 func (vs *vstate) persisted(m *Member, t Tag) {
-	for r := range vs.senders {
-		s := &vs.senders[r]
-		hit := false
-		for _, e := range s.held {
-			if e.msg.Tag == t && !e.persisted {
-				e.persisted = true
-				hit = true
-			}
+	refs := vs.unpersisted[t]
+	if len(refs) == 0 {
+		return
+	}
+	delete(vs.unpersisted, t)
+	if len(refs) > 1 {
+		sort.Slice(refs, func(i, j int) bool { return refs[i].Rank < refs[j].Rank }) // senders in rank order
+	}
+	hit := refs[:0] // one ref per sender whose copy became durable, in rank order
+	for _, ref := range refs {
+		e := vs.lookup(ref)
+		if e == nil || e.msg.Tag != t || e.persisted {
+			continue
 		}
-		if hit {
-			vs.advance(m, r)
-			if vs.me != 0 {
-				m.ackDue[vs.view.Members[0]] = true
-			}
+		e.persisted = true
+		if len(hit) == 0 || hit[len(hit)-1].Rank != ref.Rank {
+			hit = append(hit, ref)
+		}
+	}
+	for _, ref := range hit {
+		vs.advance(m, ref.Rank)
+		if vs.me != 0 {
+			m.ackDue[vs.view.Members[0]] = true
 		}
 	}
 }
@@ -273,6 +289,9 @@ func (vs *vstate) advance(m *Member, r int) {
 	}
 	if !moved {
 		return
+	}
+	if p := &vs.peers[r]; r != vs.me && s.recv-p.toldRecv >= uint64(m.cfg.AckEveryMsgs) {
+		m.ackDue[p.id] = true // the sender's window: do not make it wait for the next heartbeat
 	}
 	vs.deliverSends(m, r)
 	vs.order(m)
@@ -476,8 +495,21 @@ func (vs *vstate) heartbeat(m *Member, to string, ackReq bool) Message {
 		// sequencer's: a member that has not wedged yet must not take them for sequencer knowledge.
 		known, delivered = vs.frozenKnown, vs.frozenDelivered
 	}
+	if a := vs.rankOf(to); a >= 0 && a != vs.me {
+		vs.peers[a].toldRecv = fr[a]
+	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
 		Frontier: fr, Delivered: delivered, OrderKnown: known, AckReq: ackReq}
+}
+
+// knownBeat is the short heartbeat that only says which records this member knows (no frontiers).
+func (vs *vstate) knownBeat(m *Member, to string) Message {
+	known, delivered := vs.orderKnown, vs.delivered
+	if vs.frozen {
+		known, delivered = vs.frozenKnown, vs.frozenDelivered
+	}
+	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
+		Delivered: delivered, OrderKnown: known}
 }
 
 // onHeartbeat records a peer's frontiers, retransmits what it lacks, and releases stable messages.

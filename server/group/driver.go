@@ -116,13 +116,14 @@ type driver struct {
 	parked  *proposal
 	flushes map[uint64]*proposal
 	queries map[uint64]*proposal
-	stopErr error // set once the member stopped
+	stopErr error   // set once the member stopped
+	out     *outbox // sendMessages' buffers (this goroutine's)
 }
 
 func newDriver(n *Node, name string, m *vsync.Member, app Application) *driver {
 	return &driver{n: n, name: name, m: m, app: app,
 		inbox: make(chan []vsync.Message, n.cfg.InboxBatches), props: make(chan *proposal, n.cfg.ProposalQueue),
-		done: make(chan struct{}), flushes: map[uint64]*proposal{}, queries: map[uint64]*proposal{}}
+		done: make(chan struct{}), flushes: map[uint64]*proposal{}, queries: map[uint64]*proposal{}, out: newOutbox()}
 }
 
 // drainMax bounds the inputs of one kind taken before the driver executes Ready (batching under load),
@@ -279,7 +280,7 @@ func (d *driver) process() {
 			}
 		}
 		if len(rd.Messages) > 0 {
-			d.n.sendMessages(rd.Messages)
+			d.n.sendMessages(d.out, rd.Messages)
 		}
 		for i := range rd.Events {
 			d.event(rd.Events[i])

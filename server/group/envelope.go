@@ -51,18 +51,27 @@ type envelope struct {
 
 // encodeEnvelope appends the envelope of bodies to dst.
 func encodeEnvelope(dst []byte, kind Kind, group string, bodies [][]byte) []byte {
-	if len(bodies) == 0 || len(bodies) > maxEnvelopeMessages || len(group) > maxGroupNameBytes {
-		panic(fmt.Sprintf("group: envelope of %d messages, group %d bytes", len(bodies), len(group)))
-	}
-	dst = append(dst, envelopeVersion, byte(kind))
-	dst = binary.AppendUvarint(dst, uint64(len(group)))
-	dst = append(dst, group...)
-	dst = binary.AppendUvarint(dst, uint64(len(bodies)))
+	dst = appendEnvelopeHeader(dst, kind, group, len(bodies))
 	for _, b := range bodies {
 		dst = binary.AppendUvarint(dst, uint64(len(b)))
 		dst = append(dst, b...)
 	}
 	return dst
+}
+
+// envelopeHeaderMaxBytes bounds the header appendEnvelopeHeader writes.
+const envelopeHeaderMaxBytes = 2 + 2*binary.MaxVarintLen64 + maxGroupNameBytes
+
+// appendEnvelopeHeader appends everything of an envelope before its bodies (version, kind, group and
+// count); the caller appends count bodies, each as uvarint length and bytes.
+func appendEnvelopeHeader(dst []byte, kind Kind, group string, count int) []byte {
+	if count == 0 || count > maxEnvelopeMessages || len(group) > maxGroupNameBytes {
+		panic(fmt.Sprintf("group: envelope of %d messages, group %d bytes", count, len(group)))
+	}
+	dst = append(dst, envelopeVersion, byte(kind))
+	dst = binary.AppendUvarint(dst, uint64(len(group)))
+	dst = append(dst, group...)
+	return binary.AppendUvarint(dst, uint64(count))
 }
 
 // decodeEnvelope parses b; the bodies alias b.

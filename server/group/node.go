@@ -1,6 +1,7 @@
 package group
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -41,6 +42,9 @@ type Node struct {
 	groups map[string]*driver
 	closed bool
 
+	decMu    sync.Mutex // guards decoders
+	decoders map[peer.NodeID]*vsync.Decoder
+
 	inboxDropped  atomic.Uint64
 	sendDropped   atomic.Uint64
 	decodeErrors  atomic.Uint64
@@ -65,7 +69,7 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, stop: make(chan struct{}), groups: map[string]*driver{}}
+	n := &Node{cfg: cfg, stop: make(chan struct{}), groups: map[string]*driver{}, decoders: map[peer.NodeID]*vsync.Decoder{}}
 	for _, id := range cfg.Oracle {
 		n.oracle = append(n.oracle, ReplicaAddr(id))
 	}
@@ -202,21 +206,41 @@ func (n *Node) deliver(in peer.Inbound) {
 		}
 		n.toReplica(replicaIn{raft: msgs})
 	case KindMember, KindOracle:
-		msgs := make([]vsync.Message, 0, len(env.Bodies))
+		dec := n.decoderOf(in.From)
+		msgs := make([]vsync.Message, len(env.Bodies))
+		k := 0
 		for _, b := range env.Bodies {
-			var m vsync.Message
-			if err := unmarshalMessage(b, &m); err != nil {
+			// Payloads alias in.Payload, which the transport handed over (see peer.Inbound).
+			if err := dec.Unmarshal(b, &msgs[k]); err != nil {
 				n.decodeErrors.Add(1)
 				continue
 			}
-			msgs = append(msgs, m)
+			k++
 		}
+		msgs = msgs[:k]
 		if env.Kind == KindOracle {
 			n.toReplica(replicaIn{msgs: msgs})
 		} else {
 			n.toGroup(env.Group, msgs)
 		}
 	}
+}
+
+// maxDecoders bounds the per-peer decoders; frames from further peers decode without interning.
+const maxDecoders = 256
+
+// decoderOf returns the message decoder of peer from. The transport delivers one peer's frames one at
+// a time, so each decoder is used by one goroutine at a time; its interned strings are immutable and
+// may be shared.
+func (n *Node) decoderOf(from peer.NodeID) *vsync.Decoder {
+	n.decMu.Lock()
+	defer n.decMu.Unlock()
+	d := n.decoders[from]
+	if d == nil && len(n.decoders) < maxDecoders {
+		d = &vsync.Decoder{}
+		n.decoders[from] = d
+	}
+	return d // nil: Unmarshal without interning
 }
 
 func (n *Node) toReplica(in replicaIn) {
@@ -253,18 +277,29 @@ type route struct {
 	group string
 }
 
+// outBatch is the envelope being built for one route: bodies holds the encoded messages, each with its
+// uvarint length prefix (the envelope's body list), count how many.
 type outBatch struct {
-	bodies [][]byte
-	bytes  int
+	bodies []byte
+	count  int
 	local  []vsync.Message
 }
 
+// outbox is the reusable state of sendMessages for one sending goroutine (a driver or the replica):
+// its buffers survive from one Ready to the next, so routing a Ready allocates only the envelopes the
+// transport keeps. Bound: bodies of one batch stay under maxEnvelopeBodyBytes (plus one message).
+type outbox struct {
+	order   []route
+	batches map[route]*outBatch
+	scratch []byte // one encoded message
+}
+
+func newOutbox() *outbox { return &outbox{batches: map[route]*outBatch{}} }
+
 // sendMessages routes vsync messages: oracle requests to the replica of the node named by To, everything
-// else to the member named by To. Messages to this node skip the transport; the others are marshalled
-// and leave in one envelope per destination (node, kind, group), in their order.
-func (n *Node) sendMessages(msgs []vsync.Message) {
-	var order []route
-	batches := map[route]*outBatch{}
+// else to the member named by To. Messages to this node skip the transport; the others are encoded and
+// leave in one envelope per destination (node, kind, group), in their order.
+func (n *Node) sendMessages(ob *outbox, msgs []vsync.Message) {
 	for i := range msgs {
 		msg := &msgs[i]
 		r := route{kind: KindMember, group: msg.Group}
@@ -279,37 +314,48 @@ func (n *Node) sendMessages(msgs []vsync.Message) {
 			n.unroutable.Add(1)
 			continue
 		}
-		b := batches[r]
+		b := ob.batches[r]
 		if b == nil {
 			b = &outBatch{}
-			batches[r] = b
-			order = append(order, r)
+			ob.batches[r] = b
+		}
+		if b.count == 0 && len(b.local) == 0 {
+			ob.order = append(ob.order, r)
 		}
 		if r.node == n.cfg.Self {
 			b.local = append(b.local, *msg)
 			continue
 		}
-		body, err := marshalMessage(msg)
+		ob.scratch, err = msg.AppendBinary(ob.scratch[:0])
 		if err != nil {
 			panic(fmt.Sprintf("group: marshal %v: %v", msg.Kind, err)) // vsync produced an unencodable message
 		}
-		if b.bytes+len(body) > maxEnvelopeBodyBytes && len(b.bodies) > 0 || len(b.bodies) == maxEnvelopeMessages {
-			n.transmit(r, b.bodies)
-			b.bodies, b.bytes = nil, 0
+		if b.count > 0 && len(b.bodies)+len(ob.scratch) > maxEnvelopeBodyBytes || b.count == maxEnvelopeMessages {
+			n.transmit(r, b)
 		}
-		b.bodies = append(b.bodies, body)
-		b.bytes += len(body)
+		b.bodies = binary.AppendUvarint(b.bodies, uint64(len(ob.scratch)))
+		b.bodies = append(b.bodies, ob.scratch...)
+		b.count++
 	}
-	for _, r := range order {
-		b := batches[r]
+	for _, r := range ob.order {
+		b := ob.batches[r]
 		switch {
 		case len(b.local) > 0 && r.kind == KindOracle:
 			n.toReplica(replicaIn{msgs: b.local})
+			b.local = nil // handed over
 		case len(b.local) > 0:
 			n.toGroup(r.group, b.local)
-		case len(b.bodies) > 0:
-			n.transmit(r, b.bodies)
+			b.local = nil
+		case b.count > 0:
+			n.transmit(r, b)
 		}
+	}
+	ob.order = ob.order[:0]
+	if len(ob.batches) > 64 { // routes seen once (e.g. joiners) do not accumulate
+		clear(ob.batches)
+	}
+	if cap(ob.scratch) > maxEnvelopeBodyBytes {
+		ob.scratch = nil
 	}
 }
 
@@ -337,16 +383,26 @@ func (n *Node) sendRaft(msgs []membership.RaftMessage) {
 		bodies[id] = append(bodies[id], b)
 	}
 	for _, id := range order {
-		n.transmit(route{node: id, kind: KindRaft}, bodies[id])
+		n.send(id, encodeEnvelope(nil, KindRaft, "", bodies[id]))
 	}
 }
 
-func (n *Node) transmit(r route, bodies [][]byte) {
-	env := encodeEnvelope(nil, r.kind, r.group, bodies)
-	if err := n.tr.Send(r.node, env); err != nil {
+func (n *Node) transmit(r route, b *outBatch) {
+	env := appendEnvelopeHeader(make([]byte, 0, envelopeHeaderMaxBytes+len(b.bodies)), r.kind, r.group, b.count)
+	env = append(env, b.bodies...)
+	b.bodies, b.count = b.bodies[:0], 0
+	if cap(b.bodies) > 2*maxEnvelopeBodyBytes {
+		b.bodies = nil
+	}
+	n.send(r.node, env)
+}
+
+// send hands one envelope to the transport.
+func (n *Node) send(to peer.NodeID, env []byte) {
+	if err := n.tr.Send(to, env); err != nil {
 		n.sendDropped.Add(1)
 		if !errors.Is(err, peer.ErrQueueFull) && !errors.Is(err, peer.ErrClosed) {
-			n.logf("group: send to node %d: %v", r.node, err)
+			n.logf("group: send to node %d: %v", to, err)
 		}
 	}
 }

@@ -81,7 +81,7 @@ func (a *testApp) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
 
 // waitFor waits, woken by the apps' events (and a coarse 50 ms poll for conditions that depend on
 // several apps), until cond holds; it fails the test after 20 s.
-func waitFor(t *testing.T, what string, apps []*testApp, cond func() bool) {
+func waitFor(t testing.TB, what string, apps []*testApp, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
@@ -113,7 +113,7 @@ func (a *testApp) deliveries() []string {
 }
 
 // startCluster starts n nodes on loopback (free ports), every one an oracle node.
-func startCluster(t *testing.T, n int) ([]*Node, []*testApp) {
+func startCluster(t testing.TB, n int) ([]*Node, []*testApp) {
 	t.Helper()
 	var oracle []peer.NodeID
 	for i := 1; i <= n; i++ {

@@ -29,6 +29,7 @@ type replicaDriver struct {
 	storage *raft.MemoryStorage
 	inbox   chan replicaIn
 	clamped uint64 // heartbeats whose commit index was clamped (see step)
+	out     *outbox
 }
 
 func newReplicaDriver(n *Node, raftID uint64) (*replicaDriver, error) {
@@ -39,7 +40,7 @@ func newReplicaDriver(n *Node, raftID uint64) (*replicaDriver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: membership replica: %w", err)
 	}
-	return &replicaDriver{n: n, rep: rep, storage: st, inbox: make(chan replicaIn, n.cfg.InboxBatches)}, nil
+	return &replicaDriver{n: n, rep: rep, storage: st, inbox: make(chan replicaIn, n.cfg.InboxBatches), out: newOutbox()}, nil
 }
 
 // replicaDrainMax bounds the inbox batches stepped before one Ready.
@@ -105,6 +106,6 @@ func (r *replicaDriver) ready() {
 		r.n.sendRaft(rd.Raft)
 	}
 	if len(rd.Members) > 0 {
-		r.n.sendMessages(rd.Members)
+		r.n.sendMessages(r.out, rd.Members)
 	}
 }

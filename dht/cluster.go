@@ -1,0 +1,483 @@
+package dht
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/vsdb/vsdb/shard"
+	"github.com/vsdb/vsdb/vsync"
+)
+
+// ErrClusterDown is the text of the error for an operation on a shard with no ready replica, or in a
+// group smaller than MinGroupSize.
+const ErrClusterDown = "CLUSTERDOWN The cluster is down"
+
+// ErrParamsMismatch refuses a member whose DHT parameters differ from the group's.
+var ErrParamsMismatch = errors.New("dht: DHT parameters differ from the group's")
+
+/*
+Cluster is one member's replica of the clustered DHT: the replicated metadata (placement, which members
+hold their shard's data, client addresses) and the member's shard of the data. The server's group driver
+feeds it the member's events in order (OnView, Apply, LoadMeta/Meta for vsync's state transfer,
+OnChunk for shard transfer); client goroutines call ReadLocal. One mutex guards everything.
+
+Invariants:
+  - Replicated state (placement, ready, addrs, the data of a shard at its ready replicas) changes only in
+    OnView and Apply, which every member runs for the same events in the same order, so every member
+    computes the same placement and readiness, and the replicas of a shard hold the same data.
+  - A member serves its shard (answers ops, local reads) only while loaded: it holds the shard's data as
+    of everything delivered so far. A member that takes a new shard (a joiner, or the tail spare that took
+    a departed member's position) is not loaded: at the view's install (a consistent cut: nothing of the
+    new view delivered anywhere) the donor, the first ready replica of the shard, exports the shard's
+    slice, and streams it point to point; the recipient loads it, applies the shard's ops it buffered since
+    the cut, and is loaded. It then multicasts OpReady, and when that is delivered every member marks it
+    ready (a possible donor). A view change during the transfer restarts it at the new cut.
+  - An op whose shards include one without a ready replica, or in a view smaller than MinGroupSize, is
+    applied nowhere (every member decides the same), and the originator answers CLUSTERDOWN.
+  - pending counts, per key, writes applied here and not yet known to be acknowledged (applied by every
+    replica): a local read of such a key is refused (the reader goes through the total order instead),
+    so no reader sees a write that another replica may not have applied. A view install clears it: the
+    flush delivered every message of the old view at every survivor.
+*/
+type Cluster struct {
+	mu     sync.Mutex
+	params Params
+	ns     int
+	self   string
+	st     *shard.Store
+
+	view      vsync.View
+	placement []string
+	ready     map[string]bool   // replicated: the member holds its shard's data
+	addrs     map[string]string // replicated: client-facing address per member
+
+	myShard int
+	loaded  bool
+	load    *loadState
+	stopped bool
+
+	pending    map[string]int
+	pendingOps map[opRef][]string
+}
+
+type opRef struct {
+	sender string
+	id     uint64
+}
+
+type loadState struct {
+	view     uint64
+	donor    string
+	shard    int
+	nextSeq  uint64
+	buffered []Op
+}
+
+// Transfer is a shard slice this member must stream to a recipient (OnView's result): the chunks, in
+// order, each an encoded OpChunk.
+type Transfer struct {
+	To     string
+	Chunks [][]byte
+}
+
+// ChunkBytes bounds the commands one transfer chunk carries (it may exceed it by one key's commands).
+const ChunkBytes = 256 << 10
+
+// NewCluster returns the replica of member self with empty data.
+func NewCluster(self string, p Params, store shard.Config) (*Cluster, error) {
+	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := store.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
+	return &Cluster{params: p, ns: p.Shards(), self: self, st: shard.NewStore(store), myShard: -1,
+		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{}}, nil
+}
+
+// Params returns the DHT parameters.
+func (c *Cluster) Params() Params { return c.params }
+
+// meta is the replicated metadata a joiner receives through vsync's state transfer.
+type meta struct {
+	Params    Params
+	Placement []string
+	Ready     []string
+	Addrs     map[string]string
+}
+
+// Meta returns the replicated metadata (the vsync checkpoint of the group: data moves separately).
+func (c *Cluster) Meta() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs}
+	for _, p := range c.placement {
+		if c.ready[p] {
+			m.Ready = append(m.Ready, p)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("dht: encoding metadata: %v", err))
+	}
+	return b
+}
+
+// LoadMeta installs the metadata of a checkpoint (a joiner, before its first view). It refuses other
+// DHT parameters.
+func (c *Cluster) LoadMeta(b []byte) error {
+	var m meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%w: metadata: %w", ErrBadOp, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.Params != c.params {
+		return fmt.Errorf("%w: group has %+v, this member %+v", ErrParamsMismatch, m.Params, c.params)
+	}
+	c.placement = m.Placement
+	c.ready = map[string]bool{}
+	for _, r := range m.Ready {
+		c.ready[r] = true
+	}
+	c.addrs = m.Addrs
+	if c.addrs == nil {
+		c.addrs = map[string]string{}
+	}
+	return nil
+}
+
+// OnView installs view v: the next placement, readiness, and the shard transfers of this view. It
+// returns the transfers this member must send (as donor).
+func (c *Cluster) OnView(v vsync.View) []Transfer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first := c.view.ID == 0 && len(c.placement) == 0
+	restart := c.view.ID != 0 && !slices.ContainsFunc(v.Members, func(m string) bool { return slices.Contains(c.view.Members, m) })
+	prevShard := make(map[string]int, len(c.placement))
+	for i, m := range c.placement {
+		prevShard[m] = i % c.ns
+	}
+	c.view = vsync.View{ID: v.ID, Members: slices.Clone(v.Members)}
+	if restart {
+		c.placement, c.ready = nil, map[string]bool{}
+	}
+	c.placement = NextPlacement(c.placement, v.Members)
+	for m := range c.addrs {
+		if !slices.Contains(v.Members, m) {
+			delete(c.addrs, m)
+		}
+	}
+	// Readiness: a member that left or changed shard is not ready.
+	for m := range c.ready {
+		if s, ok := prevShard[m]; !ok || ShardOfMember(c.placement, m, c.ns) != s {
+			delete(c.ready, m)
+		}
+	}
+	clear(c.pending)
+	clear(c.pendingOps)
+	// The founders of a group (or of a restart) hold their (empty) shards; a shard that no ready
+	// member holds any more lost its data: its members start it empty.
+	for s := 0; s < c.ns; s++ {
+		reps := ReplicasOf(c.placement, s, c.ns)
+		if first || restart || !slices.ContainsFunc(reps, func(m string) bool { return c.ready[m] }) {
+			for _, m := range reps {
+				c.ready[m] = true
+			}
+		}
+	}
+	var out []Transfer
+	myShard := ShardOfMember(c.placement, c.self, c.ns)
+	if myShard != c.myShard || !c.ready[c.self] {
+		c.myShard = myShard
+		c.loaded = c.ready[c.self]
+		if !c.loaded {
+			c.st = shard.NewStore(c.storeConfig())
+		}
+	}
+	c.load = nil
+	if !c.loaded && c.myShard >= 0 {
+		c.load = &loadState{view: v.ID, donor: c.donorOf(c.myShard), shard: c.myShard, nextSeq: 1}
+	}
+	// Transfers this member donates.
+	for _, m := range c.placement {
+		if c.ready[m] || m == c.self {
+			continue
+		}
+		s := ShardOfMember(c.placement, m, c.ns)
+		if c.donorOf(s) == c.self && c.loaded {
+			out = append(out, Transfer{To: m, Chunks: c.export(s, v.ID)})
+		}
+	}
+	return out
+}
+
+func (c *Cluster) storeConfig() shard.Config { return shard.Config{} }
+
+// donorOf is the first ready replica of shard s.
+func (c *Cluster) donorOf(s int) string {
+	for _, m := range ReplicasOf(c.placement, s, c.ns) {
+		if c.ready[m] {
+			return m
+		}
+	}
+	return ""
+}
+
+// export cuts shard s's slice into chunks (at the cut: called from OnView).
+func (c *Cluster) export(s int, view uint64) [][]byte {
+	first, last := SlotRange(s, c.ns)
+	var chunks [][]byte
+	cur := &Op{Kind: OpChunk, ID: view, Shard: s, Seq: 1}
+	size := 0
+	flush := func(final bool) {
+		cur.Last = final
+		chunks = append(chunks, cur.Encode(nil))
+		cur = &Op{Kind: OpChunk, ID: view, Shard: s, Seq: cur.Seq + 1}
+		size = 0
+	}
+	for slot := int(first); slot <= int(last); slot++ {
+		c.st.ExportSlot(uint16(slot), 0, func(cmd [][]byte) {
+			cp := make([][]byte, len(cmd))
+			for i, a := range cmd {
+				cp[i] = bytes.Clone(a)
+				size += len(a)
+			}
+			cur.Cmds = append(cur.Cmds, cp)
+			if size >= ChunkBytes {
+				flush(false)
+			}
+		})
+	}
+	flush(true)
+	return chunks
+}
+
+// OnChunk loads one chunk of this member's shard transfer (point to point from the donor). It reports
+// whether the load finished: the caller then multicasts an OpReady for this member.
+func (c *Cluster) OnChunk(from string, op Op) (done bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.load
+	if l == nil || op.Kind != OpChunk || from != l.donor || op.ID != l.view || op.Shard != l.shard || op.Seq != l.nextSeq {
+		return false
+	}
+	for _, cmd := range op.Cmds {
+		c.st.Exec(nil, cmd, shard.ImportNowMs)
+	}
+	l.nextSeq++
+	if !op.Last {
+		return false
+	}
+	for _, b := range l.buffered {
+		c.applyMine(b, "", nil)
+	}
+	c.load, c.loaded = nil, true
+	return true
+}
+
+// Stop makes the replica refuse local reads (its member stopped: it may no longer be in the view).
+func (c *Cluster) Stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+}
+
+// Apply applies one delivered op from sender and returns this member's answer (nil: no answer; the
+// driver sends a null reply for a query).
+func (c *Cluster) Apply(sender string, payload []byte) []byte {
+	op, err := DecodeOp(payload)
+	if err != nil {
+		return nil // not an op of this layer: ignored at every member alike
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch op.Kind {
+	case OpAnnounce:
+		if slices.Contains(c.view.Members, sender) {
+			c.addrs[sender] = op.Addr
+		}
+	case OpReady:
+		if ShardOfMember(c.placement, op.Addr, c.ns) == op.Shard {
+			c.ready[op.Addr] = true
+		}
+	case OpCommit:
+		for _, id := range op.IDs {
+			ref := opRef{sender, id}
+			for _, k := range c.pendingOps[ref] {
+				if c.pending[k]--; c.pending[k] <= 0 {
+					delete(c.pending, k)
+				}
+			}
+			delete(c.pendingOps, ref)
+		}
+	case OpWrite, OpRead:
+		if !c.servable(op.Cmds) {
+			return nil
+		}
+		if c.myShard < 0 {
+			return nil
+		}
+		if !c.loaded {
+			if op.Kind == OpWrite && c.load != nil {
+				op.Cmds = cloneCmds(op.Cmds)
+				c.load.buffered = append(c.load.buffered, op)
+			}
+			return nil
+		}
+		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard})
+	}
+	return nil
+}
+
+// servable reports whether every shard the commands touch has a ready replica and the view is big
+// enough (the same answer at every member).
+func (c *Cluster) servable(cmds [][][]byte) bool {
+	if len(c.view.Members) < c.params.MinGroupSize {
+		return false
+	}
+	for _, cmd := range cmds {
+		for _, s := range ShardsOf(cmd, c.ns) {
+			if c.donorOf(s) == "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// applyMine executes this shard's parts of op; with reply non-nil it records the parts and, for a write
+// from sender, the keys pending until the originator's commit.
+func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply) []byte {
+	var written []string
+	for i, cmd := range op.Cmds {
+		part := PartFor(cmd, c.myShard, c.ns)
+		if part == nil {
+			continue
+		}
+		if len(part) > 0 && bytes.EqualFold(part[0], []byte("scan")) {
+			part = ScanPart(part)
+		}
+		out := c.st.Exec(nil, part, op.NowMs)
+		if reply != nil {
+			reply.Parts = append(reply.Parts, Part{Index: i, Reply: out})
+		}
+		if op.Kind == OpWrite && sender != "" && c.st.IsWrite(part[0]) {
+			for _, k := range Keys(part) {
+				written = append(written, string(part[k]))
+			}
+		}
+	}
+	if len(written) > 0 {
+		ref := opRef{sender, op.ID}
+		c.pendingOps[ref] = append(c.pendingOps[ref], written...)
+		for _, k := range written {
+			c.pending[k]++
+		}
+	}
+	if reply == nil || len(reply.Parts) == 0 {
+		return nil
+	}
+	return reply.Encode(nil)
+}
+
+func cloneCmds(cmds [][][]byte) [][][]byte {
+	out := make([][][]byte, len(cmds))
+	for i, c := range cmds {
+		out[i] = make([][]byte, len(c))
+		for j, a := range c {
+			out[i][j] = bytes.Clone(a)
+		}
+	}
+	return out
+}
+
+// ReadLocal runs read commands against this replica when that is linearizable: the member is loaded and
+// in the view, every key is in its shard, and none has a write not yet acknowledged. It appends the
+// replies (one per command) to dst and reports whether it did.
+func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped || !c.loaded || c.myShard < 0 || len(c.view.Members) < c.params.MinGroupSize {
+		return dst, false
+	}
+	for _, cmd := range cmds {
+		if IsKeyless(cmd[0]) || c.st.IsWrite(cmd[0]) {
+			return dst, false
+		}
+		keys := Keys(cmd)
+		if len(keys) == 0 {
+			return dst, false
+		}
+		for _, k := range keys {
+			if ShardOfKey(cmd[k], c.ns) != c.myShard || c.pending[string(cmd[k])] > 0 {
+				return dst, false
+			}
+		}
+	}
+	for _, cmd := range cmds {
+		dst = c.st.Exec(dst, cmd, nowMs)
+	}
+	return dst, true
+}
+
+// Layout is a snapshot of the layout for CLUSTER commands.
+type Layout struct {
+	Shards    int
+	Placement []string          // member per position
+	Ready     map[string]bool   // members holding their shard's data
+	Addrs     map[string]string // client-facing addresses
+	Self      string
+	ViewID    uint64
+}
+
+// Layout returns the current layout.
+func (c *Cluster) Layout() Layout {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := Layout{Shards: c.ns, Placement: slices.Clone(c.placement), Ready: map[string]bool{}, Addrs: map[string]string{},
+		Self: c.self, ViewID: c.view.ID}
+	for k, v := range c.ready {
+		l.Ready[k] = v
+	}
+	for k, v := range c.addrs {
+		l.Addrs[k] = v
+	}
+	return l
+}
+
+// Stats returns the local store's counters (this member's shard).
+func (c *Cluster) Stats() shard.Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Stats()
+}
+
+// Digest returns the digest of this member's shard data at nowMs and its shard (-1: none or loading).
+func (c *Cluster) Digest(nowMs int64) (uint64, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		return 0, -1
+	}
+	return c.st.Digest(nowMs), c.myShard
+}
+
+// Tick runs one bounded active-expire cycle on the local shard. Expiry never changes what a read
+// answers (the store treats a key past its deadline as absent at the op's time), so replicas may
+// reclaim expired keys at different moments.
+func (c *Cluster) Tick(nowMs int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st.ActiveExpire(nowMs, TickExpireKeys)
+}
+
+// AppendClusterDown appends the CLUSTERDOWN error.
+func AppendClusterDown(dst []byte) []byte { return redcon.AppendError(dst, ErrClusterDown) }

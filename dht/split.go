@@ -1,0 +1,233 @@
+package dht
+
+import (
+	"bufio"
+	"bytes"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/vsdb/vsdb/protocol"
+	"github.com/vsdb/vsdb/shard"
+)
+
+/*
+Splitting commands over shards. A command's keys come from the command table (first key, last key,
+step). A command whose keys all fall in one shard goes to that shard whole. Keyless commands (DBSIZE,
+KEYS, SCAN, RANDOMKEY, FLUSHALL, FLUSHDB) go to every shard. The multi-key commands MSET, MGET, DEL,
+UNLINK, EXISTS and TOUCH are cut into one part per shard (the shard's keys, in their order), executed at
+every touched shard at the same point of the total order, and their replies merged as one command's
+(MergeReply). Any other command whose keys span shards (RENAME, COPY, MSETNX across shards) is refused
+with ErrCrossShard: executing it needs a value to move between shards inside one ordered step.
+*/
+
+// ErrCrossShard is the error text for a command whose keys are in several shards and that cannot be split.
+const ErrCrossShard = "ERR this command's keys are in different shards and it cannot be split (vsdb cluster): use keys with one {hash tag}"
+
+// keyless lists the keyless data commands, sent to every shard.
+var keyless = map[string]bool{"dbsize": true, "keys": true, "scan": true, "randomkey": true, "flushall": true, "flushdb": true}
+
+// splittable lists the multi-key commands cut into per-shard parts, with their key step.
+var splittable = map[string]int{"mset": 2, "mget": 1, "del": 1, "unlink": 1, "exists": 1, "touch": 1}
+
+// Keys returns the positions of the key arguments of args (per the command table), or nil.
+func Keys(args [][]byte) []int {
+	spec := protocol.Lookup(args[0])
+	if spec == nil || spec.FirstKey <= 0 {
+		return nil
+	}
+	last := spec.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	step := max(spec.Step, 1)
+	var out []int
+	for i := spec.FirstKey; i <= last && i < len(args); i += step {
+		out = append(out, i)
+	}
+	return out
+}
+
+// IsKeyless reports whether the command is sent to every shard.
+func IsKeyless(name []byte) bool { return keyless[strings.ToLower(string(name))] }
+
+// ShardOfKey returns the shard of key with ns shards.
+func ShardOfKey(key []byte, ns int) int { return ShardOfSlot(shard.KeySlot(key), ns) }
+
+// Shards returns the shards a command touches (sorted, without duplicates); all of them for a keyless
+// command; nil for a command without keys that is not keyless.
+func ShardsOf(args [][]byte, ns int) []int {
+	if IsKeyless(args[0]) {
+		out := make([]int, ns)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	seen := map[int]bool{}
+	var out []int
+	for _, k := range Keys(args) {
+		s := ShardOfKey(args[k], ns)
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	if len(out) > 1 {
+		// sorted, small
+		for i := 1; i < len(out); i++ {
+			for j := i; j > 0 && out[j] < out[j-1]; j-- {
+				out[j], out[j-1] = out[j-1], out[j]
+			}
+		}
+	}
+	return out
+}
+
+// CanSplit reports whether a command that touches several shards can run as per-shard parts.
+func CanSplit(args [][]byte) bool {
+	_, ok := splittable[strings.ToLower(string(args[0]))]
+	return ok || IsKeyless(args[0])
+}
+
+// PartFor returns the part of args that shard s executes, or nil if s has nothing of it.
+func PartFor(args [][]byte, s, ns int) [][]byte {
+	if IsKeyless(args[0]) {
+		return args
+	}
+	keys := Keys(args)
+	if len(keys) == 0 {
+		return nil
+	}
+	step, split := splittable[strings.ToLower(string(args[0]))]
+	if !split {
+		if ShardOfKey(args[keys[0]], ns) == s {
+			return args
+		}
+		return nil
+	}
+	part := [][]byte{args[0]}
+	for _, k := range keys {
+		if ShardOfKey(args[k], ns) == s {
+			part = append(part, args[k:k+step]...)
+		}
+	}
+	if len(part) == 1 {
+		return nil
+	}
+	return part
+}
+
+// MergeReply appends the reply of command args to dst, given each touched shard's reply to its part.
+func MergeReply(dst []byte, args [][]byte, ns int, parts map[int][]byte) []byte {
+	name := strings.ToLower(string(args[0]))
+	if len(parts) == 1 {
+		for _, r := range parts {
+			return append(dst, r...)
+		}
+	}
+	// An error from any shard is the command's reply (the first by shard order).
+	for s := 0; s < ns; s++ {
+		if r, ok := parts[s]; ok && len(r) > 0 && r[0] == '-' {
+			return append(dst, r...)
+		}
+	}
+	switch name {
+	case "mset", "flushall", "flushdb":
+		return redcon.AppendOK(dst)
+	case "del", "unlink", "exists", "touch", "dbsize":
+		var sum int64
+		for _, r := range parts {
+			v, _ := parseReply(r)
+			sum += v.Int
+		}
+		return redcon.AppendInt(dst, sum)
+	case "mget":
+		arrays := map[int][]protocol.Value{}
+		for s, r := range parts {
+			v, _ := parseReply(r)
+			arrays[s] = v.Array
+		}
+		keys := Keys(args)
+		dst = redcon.AppendArray(dst, len(keys))
+		next := map[int]int{}
+		for _, k := range keys {
+			s := ShardOfKey(args[k], ns)
+			var v protocol.Value
+			if i := next[s]; i < len(arrays[s]) {
+				v = arrays[s][i]
+			}
+			next[s]++
+			dst = protocol.AppendValue(dst, v)
+		}
+		return dst
+	case "keys":
+		var all []protocol.Value
+		for s := 0; s < ns; s++ {
+			if r, ok := parts[s]; ok {
+				v, _ := parseReply(r)
+				all = append(all, v.Array...)
+			}
+		}
+		dst = redcon.AppendArray(dst, len(all))
+		for _, v := range all {
+			dst = protocol.AppendValue(dst, v)
+		}
+		return dst
+	case "scan":
+		// Each shard scanned everything (the part asks for it, see ScanPart): one answer, cursor 0.
+		var all []protocol.Value
+		for s := 0; s < ns; s++ {
+			if r, ok := parts[s]; ok {
+				v, _ := parseReply(r)
+				if len(v.Array) == 2 {
+					all = append(all, v.Array[1].Array...)
+				}
+			}
+		}
+		dst = redcon.AppendArray(dst, 2)
+		dst = redcon.AppendBulkString(dst, "0")
+		dst = redcon.AppendArray(dst, len(all))
+		for _, v := range all {
+			dst = protocol.AppendValue(dst, v)
+		}
+		return dst
+	case "randomkey":
+		for s := 0; s < ns; s++ {
+			if r, ok := parts[s]; ok && !strings.HasPrefix(string(r), "$-1") {
+				return append(dst, r...)
+			}
+		}
+		return redcon.AppendNull(dst)
+	}
+	// Not reachable for commands that cannot be split (they touch one shard).
+	for s := 0; s < ns; s++ {
+		if r, ok := parts[s]; ok {
+			return append(dst, r...)
+		}
+	}
+	return redcon.AppendNull(dst)
+}
+
+// parseReply parses one RESP reply (a shard's own output; a malformed one reads as a zero Value).
+func parseReply(b []byte) (protocol.Value, error) {
+	return protocol.ReadReply(bufio.NewReader(bytes.NewReader(b)))
+}
+
+// scanAllCount is the COUNT a cluster SCAN asks each shard for: the whole shard in one answer.
+const scanAllCount = 1 << 40
+
+// ScanPart rewrites SCAN's arguments for a shard: cursor 0 and a COUNT that covers the whole shard
+// (MATCH and TYPE are kept). A cluster SCAN answers everything in one reply with cursor 0, which SCAN's
+// contract allows (COUNT is a hint).
+func ScanPart(args [][]byte) [][]byte {
+	out := [][]byte{args[0], []byte("0")}
+	for i := 2; i+1 < len(args); i += 2 {
+		if strings.EqualFold(string(args[i]), "count") {
+			continue
+		}
+		out = append(out, args[i], args[i+1])
+	}
+	return append(out, []byte("count"), strconv.AppendInt(nil, scanAllCount, 10))
+}

@@ -1,0 +1,394 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/server/group"
+	"github.com/vsdb/vsdb/server/peer"
+	"github.com/vsdb/vsdb/shard"
+	"github.com/vsdb/vsdb/vsync"
+)
+
+// ClusterConfig makes a node one member of a clustered DHT (nil in Config.Cluster: a single in-memory
+// node). Every node of a cluster lists the same Oracle and DHT parameters.
+type ClusterConfig struct {
+	// Self is this node's id (1, 2, …), unique in the cluster. Required.
+	Self peer.NodeID
+	// PeerAddr is the TCP address of this node's peer transport. Required.
+	PeerAddr string
+	// Peers maps every node id to its peer address (Self's entry is ignored).
+	Peers map[peer.NodeID]string
+	// Oracle lists the nodes that run the membership service (1 to 5). Required.
+	Oracle []peer.NodeID
+	// Incarnation distinguishes this process from earlier ones with the same Self; a restarted process
+	// must use a larger value. Default: the start time in milliseconds.
+	Incarnation uint64
+	// DHT are the DHTEnable parameters (RF, ExpectedGroupSize, MinGroupSize).
+	DHT dht.Params
+	// Group is the vsync group of the DHT. Default "dht".
+	Group string
+	// AnnounceAddr is the client-facing RESP address other nodes report in CLUSTER SLOTS/SHARDS/NODES.
+	// Default the RESP listener's address.
+	AnnounceAddr string
+	// OpTimeout bounds one replicated operation (its ordered round to the group). Default 5 s.
+	OpTimeout time.Duration
+	// CommitQueue bounds the acknowledged-write notices waiting to be multicast. Default 65536.
+	CommitQueue int
+}
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	if c.Incarnation == 0 {
+		c.Incarnation = uint64(time.Now().UnixMilli())
+	}
+	if c.Group == "" {
+		c.Group = "dht"
+	}
+	if c.OpTimeout == 0 {
+		c.OpTimeout = 5 * time.Second
+	}
+	if c.CommitQueue == 0 {
+		c.CommitQueue = 65536
+	}
+	c.DHT = c.DHT.WithDefaults()
+	return c
+}
+
+// ErrWatchInCluster refuses WATCH on a clustered node.
+var ErrWatchInCluster = errors.New("ERR WATCH is not supported by a clustered vsdb node yet (MULTI/EXEC without WATCH is atomic across shards)")
+
+/*
+clusterPlane is the data plane of a clustered node: a dht.Cluster replica fed by the node's member of
+the DHT group, and the client side of replicated operations.
+
+Paths:
+  - a read that the local replica can answer linearizably (dht.Cluster.ReadLocal) is answered at once;
+  - every other command is one replicated op: an OrderedQuery to the group that every member delivers
+    at the same point of the total order; the replicas of the touched shards apply it and answer, the
+    others answer null; the query ends when every member answered, so a write is acknowledged only
+    once every replica of its shards applied it. The originator merges one answer per shard. After a
+    write it multicasts (Send, batched) a commit notice, which lets replicas serve the keys locally again.
+
+Goroutines (owned by the plane, stopped by Close): the commit batcher, the shard-transfer sender, and the
+announcer/readiness multicaster; the group driver belongs to the group.Node.
+*/
+type clusterPlane struct {
+	cfg   ClusterConfig
+	gn    *group.Node
+	c     *dht.Cluster
+	nowMs func() int64
+	ns    int
+
+	nextID  atomic.Uint64
+	commits chan uint64
+	xfers   chan []dht.Transfer
+	notes   chan []byte // ops to multicast in the background (announce, ready)
+
+	metaBuf []byte // vsync checkpoint being loaded (driver goroutine only)
+	logf    func(string, ...any)
+
+	announceAddr atomic.Pointer[string]
+	stopped atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ...any)) (*clusterPlane, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
+		commits: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
+	self := group.MemberID(cfg.Self, cfg.Incarnation)
+	c, err := dht.NewCluster(self, cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+	if err != nil {
+		return nil, err
+	}
+	p.c = c
+	gn, err := group.New(group.Config{Self: cfg.Self, ListenAddr: cfg.PeerAddr, Peers: cfg.Peers, Oracle: cfg.Oracle,
+		Incarnation: cfg.Incarnation, Logf: logf})
+	if err != nil {
+		return nil, err
+	}
+	p.gn = gn
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.wg.Add(3)
+	go p.commitLoop()
+	go p.transferLoop()
+	go p.noteLoop()
+	if err := gn.Join(cfg.Group, p); err != nil {
+		_ = p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// announce sets the client-facing address this member reports, and multicasts it.
+func (p *clusterPlane) announce(addr string) {
+	p.announceAddr.Store(&addr)
+	p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: addr})
+}
+
+// Event is the group driver's upcall (group.Application): it runs on the driver goroutine.
+func (p *clusterPlane) Event(r *group.Responder, ev vsync.Event) {
+	switch ev.Kind {
+	case vsync.EventView:
+		if xs := p.c.OnView(ev.View); len(xs) > 0 {
+			select {
+			case p.xfers <- xs:
+			default: // a burst of view changes: the next view restarts the transfers anyway
+			}
+		}
+		// Re-announce: a member that joined after our announcement must learn our address (the
+		// metadata of its state transfer has it, unless we announced during the change).
+		if a := p.announceAddr.Load(); a != nil {
+			p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: *a})
+		}
+	case vsync.EventDeliver:
+		reply := p.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload)
+		if r.Query() {
+			if reply != nil {
+				_ = r.Reply(reply)
+			} else {
+				_ = r.NullReply()
+			}
+		}
+	case vsync.EventP2P:
+		op, err := dht.DecodeOp(ev.Delivery.Payload)
+		if err == nil && op.Kind == dht.OpChunk && p.c.OnChunk(ev.Delivery.Tag.Sender, op) {
+			p.note(&dht.Op{Kind: dht.OpReady, Addr: p.c.Layout().Self, Shard: op.Shard})
+		}
+	case vsync.EventLoadChunk:
+		if ev.ChunkSeq == 1 {
+			p.metaBuf = p.metaBuf[:0]
+		}
+		p.metaBuf = append(p.metaBuf, ev.Chunk...)
+		if ev.Last {
+			if err := p.c.LoadMeta(p.metaBuf); err != nil {
+				p.logf("dht: %v", err)
+			}
+		}
+	case vsync.EventStopped:
+		p.stopped.Store(true)
+		p.c.Stop()
+	}
+}
+
+// Checkpoint is the vsync state transfer to joiners: the DHT metadata (shard data moves point to point).
+func (p *clusterPlane) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
+	return &bytesSource{b: p.c.Meta()}, nil
+}
+
+type bytesSource struct{ b []byte }
+
+func (s *bytesSource) NextChunk(max int) ([]byte, bool, error) {
+	n := min(max, len(s.b))
+	out := s.b[:n]
+	s.b = s.b[n:]
+	return out, len(s.b) == 0, nil
+}
+
+// note queues an op to multicast from a background goroutine (never from the driver goroutine).
+func (p *clusterPlane) note(op *dht.Op) {
+	select {
+	case p.notes <- op.Encode(nil):
+	default:
+	}
+}
+
+func (p *clusterPlane) noteLoop() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case b := <-p.notes:
+			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+			_, _ = p.gn.OrderedSend(ctx, p.cfg.Group, b)
+			cancel()
+		}
+	}
+}
+
+func (p *clusterPlane) transferLoop() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case xs := <-p.xfers:
+			for _, x := range xs {
+				for _, ch := range x.Chunks {
+					ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+					err := p.gn.P2PSend(ctx, p.cfg.Group, x.To, ch)
+					cancel()
+					if err != nil {
+						break // the recipient left or the view changed: the next view restarts it
+					}
+				}
+			}
+		}
+	}
+}
+
+// commitLoop multicasts acknowledged-write notices in batches (FIFO Send: they only release keys for
+// local reads, so they need no order with other senders).
+func (p *clusterPlane) commitLoop() {
+	defer p.wg.Done()
+	const maxBatch = 4096
+	for {
+		var ids []uint64
+		select {
+		case <-p.ctx.Done():
+			return
+		case id := <-p.commits:
+			ids = append(ids, id)
+		}
+	drain:
+		for len(ids) < maxBatch {
+			select {
+			case id := <-p.commits:
+				ids = append(ids, id)
+			default:
+				break drain
+			}
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+		_, _ = p.gn.Send(ctx, p.cfg.Group, (&dht.Op{Kind: dht.OpCommit, IDs: ids}).Encode(nil))
+		cancel()
+	}
+}
+
+// Handles reports whether the command is a data command.
+func (p *clusterPlane) Handles(name []byte) bool { return clusterStore.Handles(name) }
+
+// clusterStore answers Handles/IsWrite (the command table of the store).
+var clusterStore = shard.NewStore(shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+
+// Do runs one data command.
+func (p *clusterPlane) Do(ctx context.Context, dst []byte, args [][]byte) ([]byte, error) {
+	return p.run(ctx, dst, [][][]byte{args}, false)
+}
+
+// DoAtomic runs a MULTI/EXEC body as one replicated op. WATCH is refused before it gets here.
+func (p *clusterPlane) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte, watches []dht.Watch) ([]byte, error) {
+	if len(watches) > 0 {
+		return dst, ErrWatchInCluster
+	}
+	return p.run(ctx, dst, cmds, true)
+}
+
+// Watch is not supported on a clustered node.
+func (p *clusterPlane) Watch(context.Context, []byte) (dht.Watch, error) {
+	return dht.Watch{}, ErrWatchInCluster
+}
+
+func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi bool) ([]byte, error) {
+	write := false
+	for _, cmd := range cmds {
+		if len(cmd) == 0 || !clusterStore.Handles(cmd[0]) {
+			return dst, dht.ErrNotDataCommand
+		}
+		if len(dht.ShardsOf(cmd, p.ns)) > 1 && !dht.CanSplit(cmd) {
+			if multi {
+				return redcon.AppendError(dst, "EXECABORT Transaction discarded because of: "+dht.ErrCrossShard[4:]), nil
+			}
+			return redcon.AppendError(dst, dht.ErrCrossShard), nil
+		}
+		write = write || clusterStore.IsWrite(cmd[0])
+	}
+	if p.stopped.Load() {
+		return dht.AppendClusterDown(dst), nil
+	}
+	now := p.nowMs()
+	if !write {
+		if out, ok := p.c.ReadLocal(dst, cmds, now); ok {
+			if multi {
+				// ReadLocal appended the replies one after the other; EXEC wants them in an array.
+				return append(redcon.AppendArray(dst, len(cmds)), out[len(dst):]...), nil
+			}
+			return out, nil
+		}
+	}
+	kind := dht.OpRead
+	if write {
+		kind = dht.OpWrite
+	}
+	op := dht.Op{Kind: kind, ID: p.nextID.Add(1), NowMs: now, Cmds: cmds}
+	qctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
+	defer cancel()
+	res, err := p.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	if err != nil {
+		return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
+	}
+	parts := make([]map[int][]byte, len(cmds))
+	for i := range parts {
+		parts[i] = map[int][]byte{}
+	}
+	for _, r := range res.Replies {
+		sr, err := dht.DecodeShardReply(r.Payload)
+		if err != nil {
+			continue
+		}
+		for _, pt := range sr.Parts {
+			if pt.Index < len(parts) {
+				if _, seen := parts[pt.Index][sr.Shard]; !seen {
+					parts[pt.Index][sr.Shard] = pt.Reply
+				}
+			}
+		}
+	}
+	// Every touched shard must have answered every command (the op is applied everywhere or nowhere).
+	for i, cmd := range cmds {
+		for _, s := range dht.ShardsOf(cmd, p.ns) {
+			if _, ok := parts[i][s]; !ok {
+				return dht.AppendClusterDown(dst), nil
+			}
+		}
+	}
+	if write {
+		select {
+		case p.commits <- op.ID:
+		default: // full: the keys stay pending until the next view change (reads take the ordered path)
+		}
+	}
+	if multi {
+		dst = redcon.AppendArray(dst, len(cmds))
+	}
+	for i, cmd := range cmds {
+		dst = dht.MergeReply(dst, cmd, p.ns, parts[i])
+	}
+	return dst, nil
+}
+
+// Tick expires keys of the local shard.
+func (p *clusterPlane) Tick(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p.c.Tick(p.nowMs())
+	return nil
+}
+
+// Stats returns the local shard's counters.
+func (p *clusterPlane) Stats() shard.Stats { return p.c.Stats() }
+
+// Close stops the plane's goroutines and the group node.
+func (p *clusterPlane) Close() error {
+	p.cancel()
+	err := p.gn.Close()
+	p.wg.Wait()
+	if errors.Is(err, group.ErrClosed) {
+		err = nil
+	}
+	return err
+}

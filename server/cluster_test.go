@@ -1,0 +1,269 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/server/peer"
+)
+
+// freeAddrs reserves n loopback addresses (listen, note, close): the nodes of a test cluster must know
+// each other's peer addresses before they start.
+func freeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	var lns []net.Listener
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+type testCluster struct {
+	t      testing.TB
+	params dht.Params
+	peers  map[peer.NodeID]string
+	oracle []peer.NodeID
+	nodes  map[peer.NodeID]*Node
+	inc    map[peer.NodeID]uint64
+}
+
+// startTestCluster starts n embedded clustered nodes (all membership replicas) in this process.
+func startTestCluster(t testing.TB, n int, p dht.Params) *testCluster {
+	t.Helper()
+	addrs := freeAddrs(t, n+2)
+	tc := &testCluster{t: t, params: p, peers: map[peer.NodeID]string{}, nodes: map[peer.NodeID]*Node{},
+		inc: map[peer.NodeID]uint64{}}
+	for i := 1; i <= n+2; i++ {
+		tc.peers[peer.NodeID(i)] = addrs[i-1]
+	}
+	for i := 1; i <= n; i++ {
+		tc.oracle = append(tc.oracle, peer.NodeID(i))
+	}
+	for i := 1; i <= n; i++ {
+		tc.start(peer.NodeID(i))
+	}
+	t.Cleanup(func() {
+		for _, nd := range tc.nodes {
+			_ = nd.Close()
+		}
+	})
+	return tc
+}
+
+func (tc *testCluster) start(id peer.NodeID) *Node {
+	tc.t.Helper()
+	tc.inc[id]++
+	cfg := DefaultConfig()
+	cfg.Port, cfg.HTTPPort = 0, -1
+	cfg.Cluster = &ClusterConfig{Self: id, PeerAddr: tc.peers[id], Peers: tc.peers, Oracle: tc.oracle,
+		Incarnation: tc.inc[id], DHT: tc.params}
+	nd, err := Open(context.Background(), cfg)
+	if err != nil {
+		tc.t.Fatalf("node %d: %v", id, err)
+	}
+	tc.nodes[id] = nd
+	return nd
+}
+
+func (tc *testCluster) stop(id peer.NodeID) {
+	tc.t.Helper()
+	if err := tc.nodes[id].Close(); err != nil {
+		tc.t.Errorf("close node %d: %v", id, err)
+	}
+	delete(tc.nodes, id)
+}
+
+// waitLayout waits until every running node sees members members, all ready, with announced addresses.
+func (tc *testCluster) waitLayout(members int) {
+	tc.t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		ok := true
+		var view uint64
+		for _, nd := range tc.nodes {
+			l := nd.cluster.c.Layout()
+			if len(l.Placement) != members || (view != 0 && l.ViewID != view) {
+				ok = false
+				break
+			}
+			view = l.ViewID
+			for _, m := range l.Placement {
+				if !l.Ready[m] || l.Addrs[m] == "" {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-deadline.C:
+			for id, nd := range tc.nodes {
+				tc.t.Logf("node %d: %+v", id, nd.cluster.c.Layout())
+			}
+			tc.t.Fatalf("cluster did not settle with %d ready members", members)
+		case <-poll.C:
+		}
+	}
+}
+
+func (tc *testCluster) client(id peer.NodeID) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: tc.nodes[id].Addr().String(), Protocol: 2, MaxRetries: -1})
+	tc.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestClusterThreeShards runs 3 nodes with RF=1 (3 shards): every node answers every key, multi-key
+// commands and MULTI/EXEC span shards, keyless commands cover the cluster, CLUSTER presents 3 shards,
+// and go-redis's ClusterClient routes by slot.
+func TestClusterThreeShards(t *testing.T) {
+	tc := startTestCluster(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	c1, c2 := tc.client(1), tc.client(2)
+	const keys = 60
+	for i := 0; i < keys; i++ {
+		if err := c1.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("SET key:%d: %v", i, err)
+		}
+	}
+	for i := 0; i < keys; i++ {
+		v, err := c2.Get(ctx, fmt.Sprintf("key:%d", i)).Int()
+		if err != nil || v != i {
+			t.Fatalf("GET key:%d at node 2 = %d, %v", i, v, err)
+		}
+	}
+	// Each node holds only its shard.
+	total := 0
+	for _, nd := range tc.nodes {
+		total += nd.cluster.c.Stats().Keys
+	}
+	if total != keys {
+		t.Fatalf("keys held over all nodes = %d, want %d (RF=1)", total, keys)
+	}
+	if n, err := c2.DBSize(ctx).Result(); err != nil || n != keys {
+		t.Fatalf("DBSIZE = %d, %v", n, err)
+	}
+	ks, err := c1.Keys(ctx, "key:1*").Result()
+	slices.Sort(ks)
+	if err != nil || len(ks) != 11 || ks[0] != "key:1" {
+		t.Fatalf("KEYS key:1* = %v, %v", ks, err)
+	}
+	// Multi-key commands across shards.
+	if err := c1.MSet(ctx, "a", "1", "b", "2", "c", "3", "d", "4").Err(); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := c2.MGet(ctx, "d", "nope", "a", "c", "b").Result()
+	if err != nil || fmt.Sprint(vals) != "[4 <nil> 1 3 2]" {
+		t.Fatalf("MGET = %v, %v", vals, err)
+	}
+	if n, err := c1.Exists(ctx, "a", "b", "c", "d", "zz").Result(); err != nil || n != 4 {
+		t.Fatalf("EXISTS = %d, %v", n, err)
+	}
+	if err := c1.Rename(ctx, "a", "b").Err(); err == nil || dht.ShardOfKey([]byte("a"), 3) == dht.ShardOfKey([]byte("b"), 3) {
+		t.Fatalf("RENAME across shards: %v (shards %d, %d)", err, dht.ShardOfKey([]byte("a"), 3), dht.ShardOfKey([]byte("b"), 3))
+	}
+	// MULTI/EXEC across shards: one atomic ordered op.
+	cmds, err := c1.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "a")
+		p.Incr(ctx, "b")
+		p.Del(ctx, "c", "d")
+		p.Get(ctx, "a")
+		return nil
+	})
+	if err != nil || len(cmds) != 4 || cmds[2].(*redis.IntCmd).Val() != 2 || cmds[3].(*redis.StringCmd).Val() != "2" {
+		t.Fatalf("EXEC: %v %v", cmds, err)
+	}
+	if err := c1.Watch(ctx, func(*redis.Tx) error { return nil }, "a"); err == nil {
+		t.Fatal("WATCH should be refused on a cluster")
+	}
+	// CLUSTER SLOTS: three ranges covering every slot, each with one node.
+	slots, err := c1.ClusterSlots(ctx).Result()
+	if err != nil || len(slots) != 3 {
+		t.Fatalf("CLUSTER SLOTS = %v, %v", slots, err)
+	}
+	covered := 0
+	for _, s := range slots {
+		covered += s.End - s.Start + 1
+		if len(s.Nodes) != 1 {
+			t.Fatalf("shard %v has %d nodes, want 1", s, len(s.Nodes))
+		}
+	}
+	if covered != 16384 {
+		t.Fatalf("slots covered %d", covered)
+	}
+	// go-redis's cluster client, routing by slot from any seed node.
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.nodes[3].Addr().String()}, Protocol: 2})
+	defer cc.Close()
+	for i := 0; i < 20; i++ {
+		k := fmt.Sprintf("cc:%d", i)
+		if err := cc.Set(ctx, k, k, 0).Err(); err != nil {
+			t.Fatalf("cluster client SET: %v", err)
+		}
+		if v, err := c2.Get(ctx, k).Result(); err != nil || v != k {
+			t.Fatalf("GET %s = %q, %v", k, v, err)
+		}
+	}
+}
+
+// TestClusterReplicasSurviveAndTransfer runs RF=3 with 3 nodes (one shard, three replicas): with one
+// node stopped every key stays readable and writable; a node that starts later receives the shard by
+// state transfer and holds the same data.
+func TestClusterReplicasSurviveAndTransfer(t *testing.T) {
+	tc := startTestCluster(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	c1 := tc.client(1)
+	for i := 0; i < 200; i++ {
+		if err := c1.HSet(ctx, fmt.Sprintf("h:%d", i), "f", i).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc.stop(3)
+	tc.waitLayout(2)
+	c2 := tc.client(2)
+	for i := 0; i < 200; i++ {
+		v, err := c2.HGet(ctx, fmt.Sprintf("h:%d", i), "f").Int()
+		if err != nil || v != i {
+			t.Fatalf("after a crash: HGET h:%d = %d, %v", i, v, err)
+		}
+	}
+	if err := c2.Set(ctx, "after", "crash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Node 4 joins: it must load the shard from a donor.
+	tc.start(4)
+	tc.waitLayout(3)
+	c4 := tc.client(4)
+	if v, err := c4.Get(ctx, "after").Result(); err != nil || v != "crash" {
+		t.Fatalf("GET at the joiner = %q, %v", v, err)
+	}
+	now := time.Now().UnixMilli()
+	d1, s1 := tc.nodes[1].cluster.c.Digest(now)
+	d4, s4 := tc.nodes[4].cluster.c.Digest(now)
+	if s1 != 0 || s4 != 0 || d1 != d4 {
+		t.Fatalf("digests: node 1 shard %d %x, joiner shard %d %x", s1, d1, s4, d4)
+	}
+	if got := tc.nodes[4].cluster.c.Stats().Keys; got != 201 {
+		t.Fatalf("joiner holds %d keys, want 201", got)
+	}
+}
