@@ -126,7 +126,9 @@ func (t Typed) HGet(ctx context.Context, key, field []byte) ([]byte, bool, error
 }
 
 // Get returns the string value of key (see Typed.Get).
-func (d *Local) Get(ctx context.Context, key []byte) ([]byte, bool, error) { return Typed{d}.Get(ctx, key) }
+func (d *Local) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
+	return Typed{d}.Get(ctx, key)
+}
 
 // Put sets key (see Typed.Put).
 func (d *Local) Put(ctx context.Context, key, val []byte, ttl time.Duration) error {
@@ -134,7 +136,9 @@ func (d *Local) Put(ctx context.Context, key, val []byte, ttl time.Duration) err
 }
 
 // Remove deletes key (see Typed.Remove).
-func (d *Local) Remove(ctx context.Context, key []byte) (bool, error) { return Typed{d}.Remove(ctx, key) }
+func (d *Local) Remove(ctx context.Context, key []byte) (bool, error) {
+	return Typed{d}.Remove(ctx, key)
+}
 
 // Incr adds delta to key (see Typed.Incr).
 func (d *Local) Incr(ctx context.Context, key []byte, delta int64) (int64, error) {

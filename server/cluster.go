@@ -95,7 +95,7 @@ type clusterPlane struct {
 	logf    func(string, ...any)
 
 	announceAddr atomic.Pointer[string]
-	stopped atomic.Bool
+	stopped      atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc

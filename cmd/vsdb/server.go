@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -11,7 +13,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server"
+	"github.com/vsdb/vsdb/server/peer"
 	"github.com/vsdb/vsdb/shard"
 )
 
@@ -38,6 +42,66 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.Duration("reply-stall-timeout", 0, "close a client that accepts no reply bytes for this long (0 = never)")
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "how long shutdown waits for clients to finish")
 	fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP port (trusted networks only)")
+	fs.Int("cluster-node", 0, "this node's id (1, 2, …) in a cluster; 0 = a single node (every other cluster-* setting is then ignored)")
+	fs.String("cluster-peer-addr", "", "TCP address of this node's peer transport (cluster)")
+	fs.String("cluster-peers", "", "every node's peer address: 1=host:port,2=host:port,… (cluster)")
+	fs.String("cluster-oracle", "", "the nodes that run the membership service, 1 to 5 ids: 1,2,3 (cluster; default the first three of cluster-peers)")
+	fs.Int("cluster-rf", 1, "replication factor RF: replicas per shard (cluster)")
+	fs.Int("cluster-expected-size", 0, "ExpectedGroupSize: shards = expected size / RF (cluster; default RF)")
+	fs.Int("cluster-min-size", 1, "MinGroupSize: below it every operation fails with CLUSTERDOWN (cluster)")
+	fs.String("cluster-announce", "", "client-facing RESP address reported by CLUSTER SLOTS (cluster; default the RESP listener's)")
+}
+
+// clusterConfig reads the cluster-* settings (nil when cluster-node is 0).
+func clusterConfig(v *viper.Viper) (*server.ClusterConfig, []error) {
+	id := v.GetInt("cluster-node")
+	if id == 0 {
+		return nil, nil
+	}
+	var errs []error
+	cc := &server.ClusterConfig{Self: peer.NodeID(id), PeerAddr: v.GetString("cluster-peer-addr"),
+		Peers: map[peer.NodeID]string{}, AnnounceAddr: v.GetString("cluster-announce"),
+		DHT: dht.Params{RF: v.GetInt("cluster-rf"), ExpectedGroupSize: v.GetInt("cluster-expected-size"), MinGroupSize: v.GetInt("cluster-min-size")}}
+	if id < 0 {
+		errs = append(errs, fmt.Errorf("cluster-node: %d must be positive", id))
+	}
+	var ids []peer.NodeID
+	for _, kv := range strings.Split(v.GetString("cluster-peers"), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, addr, ok := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(k, 10, 64)
+		if !ok || err != nil || n == 0 || addr == "" {
+			errs = append(errs, fmt.Errorf("cluster-peers: %q is not id=host:port", kv))
+			continue
+		}
+		cc.Peers[peer.NodeID(n)] = addr
+		ids = append(ids, peer.NodeID(n))
+	}
+	if cc.PeerAddr == "" {
+		cc.PeerAddr = cc.Peers[cc.Self]
+	}
+	if cc.PeerAddr == "" {
+		errs = append(errs, fmt.Errorf("cluster-peer-addr: required (or an entry for node %d in cluster-peers)", id))
+	}
+	if o := v.GetString("cluster-oracle"); o != "" {
+		for _, s := range strings.Split(o, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+			if err != nil || n == 0 {
+				errs = append(errs, fmt.Errorf("cluster-oracle: %q is not a node id", s))
+				continue
+			}
+			cc.Oracle = append(cc.Oracle, peer.NodeID(n))
+		}
+	} else {
+		slices.Sort(ids)
+		cc.Oracle = ids[:min(3, len(ids))]
+	}
+	if err := cc.DHT.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("cluster: %w", err))
+	}
+	return cc, errs
 }
 
 func newServerCmd() *cobra.Command {
@@ -111,6 +175,9 @@ func loadServerConfig(fs *pflag.FlagSet) (server.Config, error) {
 	cfg.ReplyStallTimeout = v.GetDuration("reply-stall-timeout")
 	cfg.ShutdownTimeout = v.GetDuration("shutdown-timeout")
 	cfg.Pprof = v.GetBool("pprof")
+	cc, cerrs := clusterConfig(v)
+	cfg.Cluster = cc
+	errs = append(errs, cerrs...)
 	if v.GetInt("timeout") < 0 {
 		errs = append(errs, fmt.Errorf("timeout: %d must not be negative", v.GetInt("timeout")))
 	}

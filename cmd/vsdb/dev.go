@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// devPorts returns node i's (1-based) RESP, HTTP and peer ports for base port p.
+func devPorts(p, i int) (resp, http, peer int) { return p + i, p + 100 + i, p + 200 + i }
+
+// devArgs returns the `vsdb server` arguments of node i of an n-node dev cluster.
+func devArgs(n, i, rf, base int) []string {
+	var peers []string
+	for j := 1; j <= n; j++ {
+		_, _, pp := devPorts(base, j)
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", j, pp))
+	}
+	resp, http, _ := devPorts(base, i)
+	return []string{"server", "--port", strconv.Itoa(resp), "--http-port", strconv.Itoa(http),
+		"--cluster-node", strconv.Itoa(i), "--cluster-peers", strings.Join(peers, ","),
+		"--cluster-rf", strconv.Itoa(rf), "--cluster-expected-size", strconv.Itoa(n)}
+}
+
+func newDevCmd() *cobra.Command {
+	var nodes, rf, base int
+	var restart bool
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a local N-process cluster on loopback (node i: RESP on P+i, HTTP on P+100+i, peers on P+200+i)",
+		Long: "Starts N `vsdb server` processes forming one clustered DHT (the first three run the membership " +
+			"service; shards = N / RF), prints each node's ports, and stops them all on Ctrl-C or SIGTERM.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if nodes < 1 || rf < 1 || base < 1 || base+200+nodes > 65535 {
+				return fmt.Errorf("--nodes, --rf and --base-port must be positive and the ports below 65536")
+			}
+			if rf > nodes {
+				rf = nodes
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			var wg sync.WaitGroup
+			for i := 1; i <= nodes; i++ {
+				resp, http, peer := devPorts(base, i)
+				fmt.Fprintf(out, "node %d: RESP 127.0.0.1:%d  HTTP 127.0.0.1:%d  peers 127.0.0.1:%d\n", i, resp, http, peer)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					superviseNode(ctx, self, devArgs(nodes, i, rf, base), i, restart, out, cmd.ErrOrStderr())
+				}()
+			}
+			fmt.Fprintf(out, "vsdb dev: %d nodes, RF=%d, %d shards; try: redis-cli -c -p %d\n", nodes, rf, max(1, nodes/rf), base+1)
+			<-ctx.Done()
+			wg.Wait()
+			fmt.Fprintln(out, "vsdb dev: stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&nodes, "nodes", 3, "processes")
+	f.IntVar(&rf, "rf", 3, "replication factor (shards = nodes / rf)")
+	f.IntVar(&base, "base-port", 7000, "base port P")
+	f.BoolVar(&restart, "restart", true, "restart a node that exits (a new incarnation, which rejoins and receives its shard by state transfer)")
+	return cmd
+}
+
+// superviseNode runs node i until ctx ends (then SIGTERM, and SIGKILL after 10 s), restarting it a
+// second after it exits when restart is set.
+func superviseNode(ctx context.Context, self string, args []string, i int, restart bool, out, errOut io.Writer) {
+	for {
+		c := exec.Command(self, args...)
+		stdout, err1 := c.StdoutPipe()
+		stderr, err2 := c.StderrPipe()
+		if err := errors.Join(err1, err2); err != nil {
+			fmt.Fprintf(out, "vsdb dev: node %d: %v\n", i, err)
+			return
+		}
+		if err := c.Start(); err != nil {
+			fmt.Fprintf(out, "vsdb dev: start node %d: %v\n", i, err)
+			return
+		}
+		exited := make(chan error, 1)
+		go func() {
+			// The copies end at EOF (the node exited); only then may Wait close the pipes.
+			done := make(chan struct{}, 2)
+			go func() { copyLines(out, stdout, i); done <- struct{}{} }()
+			go func() { copyLines(errOut, stderr, i); done <- struct{}{} }()
+			<-done
+			<-done
+			exited <- c.Wait()
+		}()
+		select {
+		case <-ctx.Done():
+			_ = c.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = c.Process.Kill()
+				<-exited
+			}
+			return
+		case err := <-exited:
+			fmt.Fprintf(out, "vsdb dev: node %d exited (%v)\n", i, err)
+		}
+		if !restart {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		fmt.Fprintf(out, "vsdb dev: restarting node %d\n", i)
+	}
+}
+
+// copyLines copies r to w line by line, each prefixed with the node's number, until EOF.
+func copyLines(w io.Writer, r io.Reader, node int) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintf(w, "[node %d] %s\n", node, sc.Bytes())
+	}
+}
