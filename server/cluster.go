@@ -42,6 +42,9 @@ type ClusterConfig struct {
 	OpTimeout time.Duration
 	// CommitQueue bounds the acknowledged-write notices waiting to be multicast. Default 65536.
 	CommitQueue int
+	// Consistency is the write mode of new connections: "strict" (default) or "soft" (CLIENT
+	// CONSISTENCY changes it per connection).
+	Consistency string
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -56,6 +59,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.CommitQueue == 0 {
 		c.CommitQueue = 65536
+	}
+	if c.Consistency == "" {
+		c.Consistency = "strict"
 	}
 	c.DHT = c.DHT.WithDefaults()
 	return c
@@ -88,6 +94,7 @@ type clusterPlane struct {
 
 	nextID  atomic.Uint64
 	commits chan uint64
+	softIDs chan uint64 // soft writes: their commit notice waits for a Flush
 	xfers   chan []dht.Transfer
 	notes   chan []byte // ops to multicast in the background (announce, ready)
 
@@ -107,7 +114,7 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 		logf = func(string, ...any) {}
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
-		commits: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
+		commits: make(chan uint64, cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
 	self := group.MemberID(cfg.Self, cfg.Incarnation)
 	c, err := dht.NewCluster(self, cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
 	if err != nil {
@@ -121,8 +128,9 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	}
 	p.gn = gn
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.wg.Add(3)
+	p.wg.Add(4)
 	go p.commitLoop()
+	go p.softLoop()
 	go p.transferLoop()
 	go p.noteLoop()
 	if err := gn.Join(cfg.Group, p); err != nil {
@@ -268,6 +276,60 @@ func (p *clusterPlane) commitLoop() {
 	}
 }
 
+// softLoop releases soft writes for local reads: a soft write was acknowledged by one replica, so its
+// commit notice waits until a Flush made every earlier multicast of this member stable everywhere.
+func (p *clusterPlane) softLoop() {
+	defer p.wg.Done()
+	for {
+		var ids []uint64
+		select {
+		case <-p.ctx.Done():
+			return
+		case id := <-p.softIDs:
+			ids = append(ids, id)
+		}
+	drain:
+		for len(ids) < 4096 {
+			select {
+			case id := <-p.softIDs:
+				ids = append(ids, id)
+			default:
+				break drain
+			}
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+		_, err := p.gn.Flush(ctx, p.cfg.Group, 0)
+		cancel()
+		if err != nil {
+			continue // the keys stay pending until the next view change
+		}
+		for _, id := range ids {
+			select {
+			case p.commits <- id:
+			default:
+			}
+		}
+	}
+}
+
+// wait is WAIT numreplicas timeout: Flush(numreplicas+1) of the group (this member and numreplicas
+// others hold every earlier multicast of this member). It returns numreplicas once that holds, 0 if
+// the timeout (0: none) ended it first.
+func (p *clusterPlane) wait(ctx context.Context, numReplicas int, timeout time.Duration) int64 {
+	if numReplicas <= 0 {
+		return 0
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if _, err := p.gn.Flush(ctx, p.cfg.Group, numReplicas+1); err != nil {
+		return 0
+	}
+	return int64(numReplicas)
+}
+
 // Handles reports whether the command is a data command.
 func (p *clusterPlane) Handles(name []byte) bool { return clusterStore.Handles(name) }
 
@@ -276,7 +338,14 @@ var clusterStore = shard.NewStore(shard.Config{EvictionPolicy: "noeviction", Evi
 
 // Do runs one data command.
 func (p *clusterPlane) Do(ctx context.Context, dst []byte, args [][]byte) ([]byte, error) {
-	return p.run(ctx, dst, [][][]byte{args}, false)
+	return p.run(ctx, dst, [][][]byte{args}, false, false)
+}
+
+// doSoft runs one data command in soft mode: a write to one shard is acknowledged by the first replica
+// that applied it (the others apply it at the same point of the order, later). Reads, and writes that
+// span shards, run as in strict mode.
+func (p *clusterPlane) doSoft(ctx context.Context, dst []byte, args [][]byte) ([]byte, error) {
+	return p.run(ctx, dst, [][][]byte{args}, false, true)
 }
 
 // DoAtomic runs a MULTI/EXEC body as one replicated op. WATCH is refused before it gets here.
@@ -284,7 +353,7 @@ func (p *clusterPlane) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte
 	if len(watches) > 0 {
 		return dst, ErrWatchInCluster
 	}
-	return p.run(ctx, dst, cmds, true)
+	return p.run(ctx, dst, cmds, true, false)
 }
 
 // Watch is not supported on a clustered node.
@@ -292,7 +361,7 @@ func (p *clusterPlane) Watch(context.Context, []byte) (dht.Watch, error) {
 	return dht.Watch{}, ErrWatchInCluster
 }
 
-func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi bool) ([]byte, error) {
+func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool) ([]byte, error) {
 	write := false
 	for _, cmd := range cmds {
 		if len(cmd) == 0 || !clusterStore.Handles(cmd[0]) {
@@ -326,7 +395,12 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 	op := dht.Op{Kind: kind, ID: p.nextID.Add(1), NowMs: now, Cmds: cmds}
 	qctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
 	defer cancel()
-	res, err := p.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	want := vsync.ReplyAll
+	soft = soft && write && len(cmds) == 1 && len(dht.ShardsOf(cmds[0], p.ns)) == 1
+	if soft {
+		want = 1
+	}
+	res, err := p.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
 	if err != nil {
 		return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
 	}
@@ -356,8 +430,12 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 	}
 	if write {
+		ch := p.commits
+		if soft {
+			ch = p.softIDs
+		}
 		select {
-		case p.commits <- op.ID:
+		case ch <- op.ID:
 		default: // full: the keys stay pending until the next view change (reads take the ordered path)
 		}
 	}

@@ -267,3 +267,40 @@ func TestClusterReplicasSurviveAndTransfer(t *testing.T) {
 		t.Fatalf("joiner holds %d keys, want 201", got)
 	}
 }
+
+// TestClusterSoftWriteSurvivesCrashAfterWait: a soft write (acknowledged by one replica), made stable
+// at 3 members by WAIT 2, survives the crash of the node it was written through.
+func TestClusterSoftWriteSurvivesCrashAfterWait(t *testing.T) {
+	tc := startTestCluster(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	c3 := tc.client(3)
+	if mode, err := c3.Do(ctx, "client", "consistency").Text(); err != nil || mode != "strict" {
+		t.Fatalf("default mode %q, %v", mode, err)
+	}
+	if err := c3.Do(ctx, "client", "consistency", "soft").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c3.Do(ctx, "client", "consistency", "eventual").Err(); err == nil {
+		t.Fatal("a bad mode was accepted")
+	}
+	for i := 0; i < 50; i++ {
+		if err := c3.Set(ctx, fmt.Sprintf("soft:%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := c3.Incr(ctx, "soft:counter").Result(); err != nil || n != 1 {
+		t.Fatalf("soft INCR = %d, %v", n, err)
+	}
+	if n, err := c3.Wait(ctx, 2, time.Second).Result(); err != nil || n != 2 {
+		t.Fatalf("WAIT 2 1000 = %d, %v", n, err)
+	}
+	tc.stop(3)
+	tc.waitLayout(2)
+	c1 := tc.client(1)
+	for i := 0; i < 50; i++ {
+		if v, err := c1.Get(ctx, fmt.Sprintf("soft:%d", i)).Int(); err != nil || v != i {
+			t.Fatalf("after the crash: soft:%d = %d, %v", i, v, err)
+		}
+	}
+}

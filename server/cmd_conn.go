@@ -212,7 +212,42 @@ func cmdWait(c *conn, args [][]byte) {
 		c.out = redcon.AppendError(c.out, "ERR timeout is negative")
 		return
 	}
-	c.out = redcon.AppendInt(c.out, 0)
+	if c.n.cluster == nil {
+		c.out = redcon.AppendInt(c.out, 0)
+		return
+	}
+	want, _ := strconv.ParseInt(string(args[1]), 10, 64)
+	c.out = redcon.AppendInt(c.out, c.n.cluster.wait(c.n.ctx, int(want), time.Duration(timeout)*time.Millisecond))
+}
+
+// isClientConsistency reports whether args is CLIENT CONSISTENCY (a vsdb extension, not in Redis's
+// command table, so it is answered before the table lookup).
+func isClientConsistency(args [][]byte) bool {
+	return strings.EqualFold(string(args[0]), "client") && strings.EqualFold(string(args[1]), "consistency")
+}
+
+// cmdClientConsistency: CLIENT CONSISTENCY [strict|soft] sets this connection's write mode (no argument:
+// reports it). Soft writes are acknowledged once one replica of their shard applied them; strict
+// writes once every replica did (docs/cluster.md).
+func cmdClientConsistency(c *conn, args [][]byte) {
+	switch {
+	case len(args) == 2:
+		mode := "strict"
+		if c.soft {
+			mode = "soft"
+		}
+		c.out = redcon.AppendBulkString(c.out, mode)
+	case len(args) == 3 && strings.EqualFold(string(args[2]), "strict"):
+		c.soft = false
+		c.out = redcon.AppendOK(c.out)
+	case len(args) == 3 && strings.EqualFold(string(args[2]), "soft"):
+		c.soft = true
+		c.out = redcon.AppendOK(c.out)
+	case len(args) == 3:
+		c.out = redcon.AppendError(c.out, "ERR CLIENT CONSISTENCY takes strict or soft")
+	default:
+		c.out = redcon.AppendError(c.out, "ERR wrong number of arguments for 'client|consistency' command")
+	}
 }
 
 // cmdClusterDisabled answers the cluster-only commands on a single node, as Redis does with

@@ -36,6 +36,7 @@ type conn struct {
 	replyMode     replyMode   // CLIENT REPLY ON|OFF|SKIP
 	multi         *multiState // non-nil between MULTI and EXEC/DISCARD
 	watches       []dht.Watch
+	soft          bool // CLIENT CONSISTENCY soft: writes are acknowledged by one replica (cluster)
 
 	mu        sync.Mutex // guards name, libName, libVer for CLIENT LIST from other conns
 	name      string
@@ -57,7 +58,7 @@ const (
 )
 
 func newConn(n *Node, nc net.Conn) *conn {
-	c := &conn{n: n, nc: nc, born: time.Now()}
+	c := &conn{n: n, nc: nc, born: time.Now(), soft: n.cluster != nil && n.cluster.cfg.Consistency == "soft"}
 	c.authenticated = n.requirePass() == ""
 	c.rd = protocol.NewReader(nc, n.cfg.Limits)
 	c.rd.SetAuthenticated(c.authenticated)

@@ -105,6 +105,10 @@ func (c *conn) dispatch(args [][]byte) {
 		start = time.Now()
 	}
 	mark := len(c.out)
+	if len(args) >= 2 && isClientConsistency(args) {
+		cmdClientConsistency(c, args)
+		return
+	}
 	spec, errText := lookup(args)
 	switch {
 	case spec == nil:
@@ -155,7 +159,13 @@ func (c *conn) applyReplyMode(mark int) {
 
 // cmdData sends a data command to the data plane (the DHT) and appends its reply.
 func cmdData(c *conn, args [][]byte) {
-	out, err := c.n.data.Do(c.n.ctx, c.out, args)
+	var out []byte
+	var err error
+	if c.soft && c.n.cluster != nil {
+		out, err = c.n.cluster.doSoft(c.n.ctx, c.out, args)
+	} else {
+		out, err = c.n.data.Do(c.n.ctx, c.out, args)
+	}
 	if err != nil {
 		c.out = redcon.AppendError(c.out, errorReply(err))
 		return

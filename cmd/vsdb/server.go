@@ -49,6 +49,7 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.Int("cluster-rf", 1, "replication factor RF: replicas per shard (cluster)")
 	fs.Int("cluster-expected-size", 0, "ExpectedGroupSize: shards = expected size / RF (cluster; default RF)")
 	fs.Int("cluster-min-size", 1, "MinGroupSize: below it every operation fails with CLUSTERDOWN (cluster)")
+	fs.String("cluster-consistency", "strict", "write mode of new connections: strict or soft (CLIENT CONSISTENCY changes it) (cluster)")
 	fs.String("cluster-announce", "", "client-facing RESP address reported by CLUSTER SLOTS (cluster; default the RESP listener's)")
 }
 
@@ -60,7 +61,7 @@ func clusterConfig(v *viper.Viper) (*server.ClusterConfig, []error) {
 	}
 	var errs []error
 	cc := &server.ClusterConfig{Self: peer.NodeID(id), PeerAddr: v.GetString("cluster-peer-addr"),
-		Peers: map[peer.NodeID]string{}, AnnounceAddr: v.GetString("cluster-announce"),
+		Peers: map[peer.NodeID]string{}, AnnounceAddr: v.GetString("cluster-announce"), Consistency: v.GetString("cluster-consistency"),
 		DHT: dht.Params{RF: v.GetInt("cluster-rf"), ExpectedGroupSize: v.GetInt("cluster-expected-size"), MinGroupSize: v.GetInt("cluster-min-size")}}
 	if id < 0 {
 		errs = append(errs, fmt.Errorf("cluster-node: %d must be positive", id))
@@ -97,6 +98,9 @@ func clusterConfig(v *viper.Viper) (*server.ClusterConfig, []error) {
 	} else {
 		slices.Sort(ids)
 		cc.Oracle = ids[:min(3, len(ids))]
+	}
+	if cc.Consistency != "strict" && cc.Consistency != "soft" {
+		errs = append(errs, fmt.Errorf("cluster-consistency: %q is not strict or soft", cc.Consistency))
 	}
 	if err := cc.DHT.WithDefaults().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: %w", err))
