@@ -102,7 +102,11 @@ type clusterPlane struct {
 	logf    func(string, ...any)
 
 	announceAddr atomic.Pointer[string]
-	stopped      atomic.Bool
+
+	// Pause detection for local reads (see watchdog).
+	lastBeatNs     atomic.Int64
+	noLocalUntilNs atomic.Int64
+	stopped        atomic.Bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -128,7 +132,9 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	}
 	p.gn = gn
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.wg.Add(4)
+	p.lastBeatNs.Store(time.Now().UnixNano())
+	p.wg.Add(5)
+	go p.watchdog()
 	go p.commitLoop()
 	go p.softLoop()
 	go p.transferLoop()
@@ -276,6 +282,47 @@ func (p *clusterPlane) commitLoop() {
 	}
 }
 
+// Watchdog constants: a gap of pauseGap between beats means the process was stopped (SIGSTOP, a VM
+// pause, a long GC); local reads then stay off for pauseQuarantine, longer than the failure suspicion
+// (1 s by default), so that by then the member either learned it was dropped from the view (and
+// stopped) or renewed its lease with the membership service.
+const (
+	beatEvery       = 5 * time.Millisecond
+	pauseGap        = 100 * time.Millisecond
+	pauseQuarantine = 2 * time.Second
+)
+
+/*
+watchdog guards linearizable local reads against process pauses. A replica serves a read locally only
+while it is in the current view; vsync's member notices that it was dropped (its lease with the
+membership service ran out, or it is firewalled) only when its driver runs again after a pause, and a
+client goroutine may run first. The watchdog beats every beatEvery; a beat that comes pauseGap late
+means the process did not run, and local reads are refused (they take the ordered path, which a dropped
+member cannot complete) for pauseQuarantine.
+*/
+func (p *clusterPlane) watchdog() {
+	defer p.wg.Done()
+	t := time.NewTicker(beatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case now := <-t.C:
+			if gap := now.UnixNano() - p.lastBeatNs.Load(); gap > int64(pauseGap) {
+				p.noLocalUntilNs.Store(now.UnixNano() + int64(pauseQuarantine))
+			}
+			p.lastBeatNs.Store(now.UnixNano())
+		}
+	}
+}
+
+// localReadsOK reports whether the watchdog allows local reads now.
+func (p *clusterPlane) localReadsOK() bool {
+	now := time.Now().UnixNano()
+	return now-p.lastBeatNs.Load() < int64(pauseGap) && now >= p.noLocalUntilNs.Load()
+}
+
 // softLoop releases soft writes for local reads: a soft write was acknowledged by one replica, so its
 // commit notice waits until a Flush made every earlier multicast of this member stable everywhere.
 func (p *clusterPlane) softLoop() {
@@ -379,7 +426,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		return dht.AppendClusterDown(dst), nil
 	}
 	now := p.nowMs()
-	if !write {
+	if !write && p.localReadsOK() {
 		if out, ok := p.c.ReadLocal(dst, cmds, now); ok {
 			if multi {
 				// ReadLocal appended the replies one after the other; EXEC wants them in an array.

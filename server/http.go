@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -21,6 +22,7 @@ func (n *Node) startHTTP() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", n.handleHealthz)
+	mux.HandleFunc("GET /v1/cluster/digest", n.handleDigest)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 4,
@@ -65,6 +67,30 @@ func (n *Node) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 		"status": "ok", "version": Version, "keys": st.Keys, "used_memory_bytes": st.UsedMemoryBytes,
 		"connected_clients": n.clients.count(),
 	})
+}
+
+// handleDigest answers a clustered node's shard and the digest of its data at time now (Unix ms,
+// parameter "now"; default the current time): replicas of one shard must agree at quiescence (vsdb
+// chaos compares them). 404 on a single node.
+func (n *Node) handleDigest(w http.ResponseWriter, r *http.Request) {
+	if n.cluster == nil {
+		writeJSONError(w, http.StatusNotFound, "not a clustered node")
+		return
+	}
+	now := time.Now().UnixMilli()
+	if s := r.URL.Query().Get("now"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, "now: not an integer (Unix milliseconds)")
+			return
+		}
+		now = v
+	}
+	d, shard := n.cluster.c.Digest(now)
+	l := n.cluster.c.Layout()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"member": l.Self, "shard": shard, "digest": fmt.Sprintf("%016x", d),
+		"view": l.ViewID, "stopped": n.cluster.stopped.Load(), "keys": n.cluster.c.Stats().Keys})
 }
 
 // writeJSONError answers {"error": msg} with status.

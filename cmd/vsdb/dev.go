@@ -9,30 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vsdb/vsdb/bench/chaos"
 )
 
-// devPorts returns node i's (1-based) RESP, HTTP and peer ports for base port p.
-func devPorts(p, i int) (resp, http, peer int) { return p + i, p + 100 + i, p + 200 + i }
-
-// devArgs returns the `vsdb server` arguments of node i of an n-node dev cluster.
-func devArgs(n, i, rf, base int) []string {
-	var peers []string
-	for j := 1; j <= n; j++ {
-		_, _, pp := devPorts(base, j)
-		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", j, pp))
-	}
-	resp, http, _ := devPorts(base, i)
-	return []string{"server", "--port", strconv.Itoa(resp), "--http-port", strconv.Itoa(http),
-		"--cluster-node", strconv.Itoa(i), "--cluster-peers", strings.Join(peers, ","),
-		"--cluster-rf", strconv.Itoa(rf), "--cluster-expected-size", strconv.Itoa(n)}
-}
+// devPorts and devArgs are the loopback cluster layout shared with vsdb chaos.
+var (
+	devPorts = chaos.NodePorts
+	devArgs  = chaos.NodeArgs
+)
 
 func newDevCmd() *cobra.Command {
 	var nodes, rf, base int

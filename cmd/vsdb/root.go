@@ -15,7 +15,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd(), newGroupCmd(), newDevCmd())
+	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd(), newGroupCmd(), newDevCmd(), newChaosCmd())
 	return root
 }
 

@@ -1,0 +1,457 @@
+// Package chaos runs a real multi-process vsdb cluster on loopback under a fault schedule (kill -9 and
+// restart, SIGSTOP/SIGCONT) while concurrent clients run strict single-key reads and writes and
+// cross-shard MSET/MGET pairs, then checks the history: linearizability of the single-key operations
+// (porcupine, per key), no acknowledged write lost, no partial read of a multi-key write, and equal
+// replica digests at quiescence. `vsdb chaos` is its command line.
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vsdb/vsdb/vsync/check"
+)
+
+// The fault names of Options.Faults.
+const (
+	FaultKill  = "kill"  // SIGKILL a node, restart it 1–3 s later (a new incarnation)
+	FaultPause = "pause" // SIGSTOP a node for 0.2–0.8 s, then SIGCONT
+)
+
+// Options configure Run.
+type Options struct {
+	Binary   string        // the vsdb binary (required)
+	Nodes    int           // processes (default 3)
+	RF       int           // replication factor (default 3, at most Nodes)
+	Duration time.Duration // workload duration (default 30 s)
+	Faults   []string      // FaultKill, FaultPause
+	BasePort int           // node i: RESP base+i, HTTP base+100+i, peers base+200+i (default 7300)
+	Clients  int           // concurrent clients (default 8)
+	Keys     int           // single-key registers (default 20)
+	Pairs    int           // MSET/MGET key pairs (default 10)
+	Seed     int64         // fault schedule and workload choices (default 1)
+	Log      io.Writer     // progress lines (default discard)
+}
+
+// Result is what Run found.
+type Result struct {
+	Ops            int    // completed client operations
+	Linearizable   bool   // the single-key history passed porcupine
+	Info           string // porcupine's explanation
+	LostAcked      int    // acknowledged writes whose key later read absent with no other write possible
+	PartialReads   int    // MGETs that saw part of an MSET
+	DigestMismatch int    // shards whose replicas' digests differ at quiescence
+	Faults         int    // faults injected
+	Errors         int    // client operations that failed (CLUSTERDOWN, timeouts, refused connections)
+}
+
+// Line is the one-line summary `vsdb chaos` ends with.
+func (r Result) Line() string {
+	yes := "no"
+	if r.Linearizable {
+		yes = "yes"
+	}
+	return fmt.Sprintf("ops=%d linearizable=%s lost_acked=%d partial_reads=%d digest_mismatch=%d", r.Ops, yes,
+		r.LostAcked, r.PartialReads, r.DigestMismatch)
+}
+
+// NodePorts returns node i's (1-based) RESP, HTTP and peer ports for base port p.
+func NodePorts(p, i int) (resp, http, peer int) { return p + i, p + 100 + i, p + 200 + i }
+
+// NodeArgs returns the `vsdb server` arguments of node i of an n-node loopback cluster.
+func NodeArgs(n, i, rf, base int) []string {
+	var peers []string
+	for j := 1; j <= n; j++ {
+		_, _, pp := NodePorts(base, j)
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", j, pp))
+	}
+	resp, http, _ := NodePorts(base, i)
+	return []string{"server", "--port", strconv.Itoa(resp), "--http-port", strconv.Itoa(http),
+		"--cluster-node", strconv.Itoa(i), "--cluster-peers", strings.Join(peers, ","),
+		"--cluster-rf", strconv.Itoa(rf), "--cluster-expected-size", strconv.Itoa(n)}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Nodes == 0 {
+		o.Nodes = 3
+	}
+	if o.RF == 0 {
+		o.RF = 3
+	}
+	o.RF = min(o.RF, o.Nodes)
+	if o.Duration == 0 {
+		o.Duration = 30 * time.Second
+	}
+	if o.BasePort == 0 {
+		o.BasePort = 7300
+	}
+	if o.Clients == 0 {
+		o.Clients = 8
+	}
+	if o.Keys == 0 {
+		o.Keys = 20
+	}
+	if o.Pairs == 0 {
+		o.Pairs = 10
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+// cluster is the set of node processes.
+type cluster struct {
+	o     Options
+	mu    sync.Mutex
+	procs map[int]*exec.Cmd
+}
+
+func (c *cluster) start(i int) error {
+	cmd := exec.Command(c.o.Binary, NodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort)...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("chaos: start node %d: %w", i, err)
+	}
+	c.mu.Lock()
+	c.procs[i] = cmd
+	c.mu.Unlock()
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+func (c *cluster) signal(i int, sig syscall.Signal) {
+	c.mu.Lock()
+	p := c.procs[i]
+	c.mu.Unlock()
+	if p != nil && p.Process != nil {
+		_ = p.Process.Signal(sig)
+	}
+}
+
+func (c *cluster) stopAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.procs {
+		_ = p.Process.Signal(syscall.SIGCONT)
+		_ = p.Process.Kill()
+	}
+}
+
+// digest is a node's /v1/cluster/digest answer.
+type digest struct {
+	Member  string `json:"member"`
+	Shard   int    `json:"shard"`
+	Digest  string `json:"digest"`
+	View    uint64 `json:"view"`
+	Stopped bool   `json:"stopped"`
+}
+
+func (c *cluster) digest(i int, nowMs int64) (digest, error) {
+	_, hp, _ := NodePorts(c.o.BasePort, i)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/v1/cluster/digest?now=%d", hp, nowMs))
+	if err != nil {
+		return digest{}, err
+	}
+	defer resp.Body.Close()
+	var d digest
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return digest{}, err
+	}
+	return d, nil
+}
+
+// waitSettled waits until every node is in the same view with every shard served, up to limit.
+func (c *cluster) waitSettled(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		ok := true
+		var view uint64
+		for i := 1; i <= c.o.Nodes; i++ {
+			d, err := c.digest(i, 0)
+			if err != nil || d.Stopped || d.Shard < 0 || (view != 0 && d.View != view) {
+				ok = false
+				break
+			}
+			view = d.View
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("chaos: the cluster did not settle")
+}
+
+// Run starts the cluster, runs the workload and the faults, and checks the history.
+func Run(ctx context.Context, o Options) (Result, error) {
+	o = o.withDefaults()
+	if o.Binary == "" {
+		return Result{}, errors.New("chaos: Options.Binary is required")
+	}
+	for _, f := range o.Faults {
+		if f != FaultKill && f != FaultPause {
+			return Result{}, fmt.Errorf("chaos: unknown fault %q (kill, pause)", f)
+		}
+	}
+	redis.SetLogger(quietLogger{}) // refused connections to a killed node are expected, and counted
+	c := &cluster{o: o, procs: map[int]*exec.Cmd{}}
+	defer c.stopAll()
+	for i := 1; i <= o.Nodes; i++ {
+		if err := c.start(i); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := c.waitSettled(ctx, 30*time.Second); err != nil {
+		return Result{}, err
+	}
+	fmt.Fprintf(o.Log, "chaos: %d nodes settled; workload for %v with faults %v\n", o.Nodes, o.Duration, o.Faults)
+	h := &history{start: time.Now()}
+	wctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for cl := 0; cl < o.Clients; cl++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runClient(wctx, o, cl, h)
+		}()
+	}
+	faults := 0
+	if len(o.Faults) > 0 {
+		faults = runFaults(wctx, o, c)
+	}
+	wg.Wait()
+	// Quiescence: let the cluster settle, then compare replicas and read every key once more.
+	settleErr := c.waitSettled(ctx, 30*time.Second)
+	res := Result{Faults: faults}
+	if settleErr != nil {
+		fmt.Fprintf(o.Log, "chaos: %v\n", settleErr)
+	}
+	finalReads(ctx, o, h)
+	res.DigestMismatch = compareDigests(o, c)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	res.Ops, res.Errors, res.PartialReads = h.completed, h.errors, h.partial
+	res.Linearizable, res.Info = check.CheckLinearizable(h.ops, 2*time.Minute)
+	res.LostAcked = lostAcked(h.ops)
+	return res, nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// history records the client operations.
+type history struct {
+	start     time.Time
+	mu        sync.Mutex
+	ops       []check.KVOp
+	completed int
+	errors    int
+	partial   int
+}
+
+func (h *history) now() int64 { return int64(time.Since(h.start)) }
+
+func (h *history) add(op check.KVOp, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ok {
+		h.completed++
+	} else {
+		h.errors++
+	}
+	h.ops = append(h.ops, op)
+}
+
+// pendingReturn is the return time of a write whose outcome is unknown (an error or timeout): it may
+// take effect at any time after its call.
+const pendingReturn = int64(1) << 62
+
+func runClient(ctx context.Context, o Options, id int, h *history) {
+	rng := rand.New(rand.NewSource(o.Seed*1000 + int64(id)))
+	node := 1 + id%o.Nodes
+	newClient := func() *redis.Client {
+		rp, _, _ := NodePorts(o.BasePort, node)
+		return redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: -1,
+			DialTimeout: time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: time.Second, PoolSize: 1})
+	}
+	cl := newClient()
+	defer func() { cl.Close() }()
+	seq := 0
+	for ctx.Err() == nil {
+		seq++
+		switch r := rng.Intn(10); {
+		case r < 4: // put
+			key := fmt.Sprintf("reg:%d", rng.Intn(o.Keys))
+			val := fmt.Sprintf("c%d-%d", id, seq)
+			call := h.now()
+			err := cl.Set(context.Background(), key, val, 0).Err()
+			ret := h.now()
+			if err != nil {
+				ret = pendingReturn
+			}
+			h.add(check.KVOp{ClientID: id, Key: key, Kind: "put", Value: val, Call: call, Return: ret}, err == nil)
+		case r < 8: // get
+			key := fmt.Sprintf("reg:%d", rng.Intn(o.Keys))
+			call := h.now()
+			v, err := cl.Get(context.Background(), key).Result()
+			ret := h.now()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				h.mu.Lock()
+				h.errors++
+				h.mu.Unlock()
+				break
+			}
+			h.add(check.KVOp{ClientID: id, Key: key, Kind: "get", Value: v, Found: err == nil, Call: call, Return: ret}, true)
+		case r < 9: // MSET pair across shards
+			j := rng.Intn(o.Pairs)
+			val := fmt.Sprintf("c%d-%d", id, seq)
+			err := cl.MSet(context.Background(), fmt.Sprintf("pa:%d", j), val, fmt.Sprintf("pb:%d", j), val).Err()
+			h.mu.Lock()
+			if err != nil {
+				h.errors++
+			} else {
+				h.completed++
+			}
+			h.mu.Unlock()
+		default: // MGET pair: both halves or neither
+			j := rng.Intn(o.Pairs)
+			vals, err := cl.MGet(context.Background(), fmt.Sprintf("pa:%d", j), fmt.Sprintf("pb:%d", j)).Result()
+			h.mu.Lock()
+			if err != nil {
+				h.errors++
+			} else {
+				h.completed++
+				if len(vals) != 2 || vals[0] != vals[1] {
+					h.partial++
+				}
+			}
+			h.mu.Unlock()
+		}
+		if rng.Intn(50) == 0 { // reconnect now and then, to another node
+			cl.Close()
+			node = 1 + rng.Intn(o.Nodes)
+			cl = newClient()
+		}
+	}
+}
+
+// runFaults injects one fault at a time until ctx ends and returns how many.
+func runFaults(ctx context.Context, o Options, c *cluster) int {
+	rng := rand.New(rand.NewSource(o.Seed))
+	n := 0
+	sleep := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	for sleep(time.Duration(2000+rng.Intn(3000)) * time.Millisecond) {
+		i := 1 + rng.Intn(o.Nodes)
+		switch f := o.Faults[rng.Intn(len(o.Faults))]; f {
+		case FaultKill:
+			fmt.Fprintf(o.Log, "chaos: kill -9 node %d\n", i)
+			c.signal(i, syscall.SIGKILL)
+			time.Sleep(time.Duration(1000+rng.Intn(2000)) * time.Millisecond)
+			if err := c.start(i); err != nil {
+				fmt.Fprintf(o.Log, "chaos: %v\n", err)
+			}
+		case FaultPause:
+			d := time.Duration(200+rng.Intn(600)) * time.Millisecond
+			fmt.Fprintf(o.Log, "chaos: pause node %d for %v\n", i, d)
+			c.signal(i, syscall.SIGSTOP)
+			time.Sleep(d)
+			c.signal(i, syscall.SIGCONT)
+		}
+		n++
+		// Let the group recover before the next fault (RF=3 tolerates one at a time).
+		_ = c.waitSettled(ctx, 20*time.Second)
+	}
+	return n
+}
+
+// finalReads reads every register once after quiescence (so that a lost write shows as a stale read).
+func finalReads(ctx context.Context, o Options, h *history) {
+	rp, _, _ := NodePorts(o.BasePort, 1)
+	cl := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: 3})
+	defer cl.Close()
+	for k := 0; k < o.Keys; k++ {
+		key := fmt.Sprintf("reg:%d", k)
+		call := h.now()
+		v, err := cl.Get(ctx, key).Result()
+		ret := h.now()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			continue
+		}
+		h.add(check.KVOp{ClientID: -1, Key: key, Kind: "get", Value: v, Found: err == nil, Call: call, Return: ret}, true)
+	}
+}
+
+// lostAcked counts keys whose final read is absent although an acknowledged write of them completed.
+func lostAcked(ops []check.KVOp) int {
+	acked := map[string]bool{}
+	final := map[string]check.KVOp{}
+	for _, op := range ops {
+		if op.Kind == "put" && op.Return != pendingReturn {
+			acked[op.Key] = true
+		}
+		if op.ClientID == -1 {
+			final[op.Key] = op
+		}
+	}
+	lost := 0
+	for k, f := range final {
+		if acked[k] && !f.Found {
+			lost++
+		}
+	}
+	return lost
+}
+
+// compareDigests compares the digests of each shard's replicas at one time and counts mismatching shards.
+func compareDigests(o Options, c *cluster) int {
+	now := time.Now().UnixMilli()
+	byShard := map[int][]string{}
+	for i := 1; i <= o.Nodes; i++ {
+		d, err := c.digest(i, now)
+		if err != nil || d.Shard < 0 {
+			fmt.Fprintf(o.Log, "chaos: node %d: no digest (%v)\n", i, err)
+			continue
+		}
+		byShard[d.Shard] = append(byShard[d.Shard], d.Digest)
+	}
+	bad := 0
+	for s, ds := range byShard {
+		slices.Sort(ds)
+		if ds[0] != ds[len(ds)-1] {
+			fmt.Fprintf(o.Log, "chaos: shard %d replicas disagree: %v\n", s, ds)
+			bad++
+		}
+	}
+	return bad
+}
