@@ -362,10 +362,12 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply) []byte {
 		if part == nil {
 			continue
 		}
-		if len(part) > 0 && bytes.EqualFold(part[0], []byte("scan")) {
-			part = ScanPart(part)
+		var out []byte
+		if bytes.EqualFold(part[0], []byte("scan")) {
+			out = c.scan(part, op.NowMs)
+		} else {
+			out = c.st.Exec(nil, part, op.NowMs)
 		}
-		out := c.st.Exec(nil, part, op.NowMs)
 		if reply != nil {
 			reply.Parts = append(reply.Parts, Part{Index: i, Reply: out})
 		}
@@ -386,6 +388,20 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply) []byte {
 		return nil
 	}
 	return reply.Encode(nil)
+}
+
+// scan answers this shard's part of a cluster SCAN: the store's error for bad arguments, else, for
+// cursor 0, every matching key at once (ScanPart), and for any other cursor an empty, finished scan (a
+// cluster SCAN always finishes in its first call).
+func (c *Cluster) scan(args [][]byte, nowMs int64) []byte {
+	out := c.st.Exec(nil, args, nowMs)
+	if len(out) > 0 && out[0] == '-' {
+		return out
+	}
+	if string(args[1]) != "0" {
+		return []byte("*2\r\n$1\r\n0\r\n*0\r\n")
+	}
+	return c.st.Exec(nil, ScanPart(args), nowMs)
 }
 
 func cloneCmds(cmds [][][]byte) [][][]byte {

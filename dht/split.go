@@ -34,6 +34,9 @@ var splittable = map[string]int{"mset": 2, "mget": 1, "del": 1, "unlink": 1, "ex
 // Keys returns the positions of the key arguments of args (per the command table), or nil.
 func Keys(args [][]byte) []int {
 	spec := protocol.Lookup(args[0])
+	if spec != nil && len(spec.Subcommands) > 0 && len(args) > 1 {
+		spec = protocol.LookupSub(spec, args[1]) // OBJECT ENCODING key: the key spec is the subcommand's
+	}
 	if spec == nil || spec.FirstKey <= 0 {
 		return nil
 	}
@@ -55,8 +58,8 @@ func IsKeyless(name []byte) bool { return keyless[strings.ToLower(string(name))]
 // ShardOfKey returns the shard of key with ns shards.
 func ShardOfKey(key []byte, ns int) int { return ShardOfSlot(shard.KeySlot(key), ns) }
 
-// Shards returns the shards a command touches (sorted, without duplicates); all of them for a keyless
-// command; nil for a command without keys that is not keyless.
+// ShardsOf returns the shards a command touches (sorted, without duplicates): all of them for a keyless
+// command, shard 0 for any other command without keys.
 func ShardsOf(args [][]byte, ns int) []int {
 	if IsKeyless(args[0]) {
 		out := make([]int, ns)
@@ -64,6 +67,13 @@ func ShardsOf(args [][]byte, ns int) []int {
 			out[i] = i
 		}
 		return out
+	}
+	if !splitWellFormed(args) {
+		// A malformed multi-key command goes whole to one shard, whose store answers the arity error.
+		if len(args) > 1 {
+			return []int{ShardOfKey(args[1], ns)}
+		}
+		return []int{0}
 	}
 	seen := map[int]bool{}
 	var out []int
@@ -74,6 +84,9 @@ func ShardsOf(args [][]byte, ns int) []int {
 			out = append(out, s)
 		}
 	}
+	if len(out) == 0 {
+		return []int{0} // a command without keys (OBJECT HELP…): shard 0's store answers it
+	}
 	if len(out) > 1 {
 		// sorted, small
 		for i := 1; i < len(out); i++ {
@@ -83,6 +96,16 @@ func ShardsOf(args [][]byte, ns int) []int {
 		}
 	}
 	return out
+}
+
+// splitWellFormed reports whether a splittable command has whole key (or key/value) groups; any other
+// command counts as well formed here (the store checks it).
+func splitWellFormed(args [][]byte) bool {
+	step, ok := splittable[strings.ToLower(string(args[0]))]
+	if !ok {
+		return true
+	}
+	return len(args) >= 1+step && (len(args)-1)%step == 0
 }
 
 // CanSplit reports whether a command that touches several shards can run as per-shard parts.
@@ -96,8 +119,17 @@ func PartFor(args [][]byte, s, ns int) [][]byte {
 	if IsKeyless(args[0]) {
 		return args
 	}
+	if !splitWellFormed(args) {
+		if ShardsOf(args, ns)[0] == s {
+			return args
+		}
+		return nil
+	}
 	keys := Keys(args)
 	if len(keys) == 0 {
+		if s == 0 {
+			return args
+		}
 		return nil
 	}
 	step, split := splittable[strings.ToLower(string(args[0]))]

@@ -79,3 +79,25 @@ func TestShardsOfAndCanSplit(t *testing.T) {
 		t.Fatal("CanSplit")
 	}
 }
+
+// TestSplitMalformed: a multi-key command with a broken key/value list goes whole to one shard (whose
+// store answers Redis's arity error) instead of being cut.
+func TestSplitMalformed(t *testing.T) {
+	args := [][]byte{[]byte("mset"), []byte("a"), []byte("1"), []byte("b")}
+	shards := ShardsOf(args, 4)
+	if len(shards) != 1 {
+		t.Fatalf("ShardsOf = %v", shards)
+	}
+	n := 0
+	for s := 0; s < 4; s++ {
+		if p := PartFor(args, s, 4); p != nil {
+			n++
+			if r := shard.NewStore(shard.Config{}).Exec(nil, p, 0); string(r) != "-ERR wrong number of arguments for 'mset' command\r\n" {
+				t.Fatalf("reply %q", r)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d shards got a part", n)
+	}
+}

@@ -427,12 +427,13 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 	}
 	now := p.nowMs()
 	if !write && p.localReadsOK() {
-		if out, ok := p.c.ReadLocal(dst, cmds, now); ok {
-			if multi {
-				// ReadLocal appended the replies one after the other; EXEC wants them in an array.
-				return append(redcon.AppendArray(dst, len(cmds)), out[len(dst):]...), nil
+		if !multi {
+			if out, ok := p.c.ReadLocal(dst, cmds, now); ok {
+				return out, nil
 			}
-			return out, nil
+		} else if replies, ok := p.c.ReadLocal(nil, cmds, now); ok {
+			// ReadLocal appends the replies one after the other; EXEC wants them in an array.
+			return append(redcon.AppendArray(dst, len(cmds)), replies...), nil
 		}
 	}
 	kind := dht.OpRead

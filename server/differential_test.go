@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/protocol"
 	"github.com/vsdb/vsdb/shard/difftest"
 )
@@ -20,13 +21,26 @@ import (
 // Replay one seed with VSDB_DIFF_SEED=<n> (and VSDB_DIFF_N=<count>).
 func TestDifferentialServerAgainstRedis(t *testing.T) {
 	redis := difftest.StartRedis(t)
-	rc, err := net.Dial("tcp", redis.Addr)
+	n := openTestNode(t, nil)
+	runDifferential(t, redis.Addr, n.Addr().String())
+}
+
+// TestDifferentialClusterAgainstRedis runs the same comparison through node 2 of a 3-node cluster with
+// RF=3 (one shard, three replicas): every write is a replicated ordered op, every read local or ordered.
+func TestDifferentialClusterAgainstRedis(t *testing.T) {
+	redis := difftest.StartRedis(t)
+	tc := startTestCluster(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	runDifferential(t, redis.Addr, tc.nodes[2].Addr().String())
+}
+
+func runDifferential(t *testing.T, redisAddr, vsdbAddr string) {
+	rc, err := net.Dial("tcp", redisAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	n := openTestNode(t, nil)
-	vc, err := net.Dial("tcp", n.Addr().String())
+	vc, err := net.Dial("tcp", vsdbAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# cluster-compare.sh [REQUESTS] — issue 4's benchmark, side by side on this machine:
+#   a 3-node vsdb cluster, RF=3 (vsdb dev --nodes 3 --rf 3), versus one redis-server (unreplicated);
+#   redis-benchmark SET and GET with 50 clients against node 1, then one client SET (latency).
+# Prints requests/s, p50 latency, and the summed CPU (utime+stime of every server process) per request.
+# Needs: go, redis-server, redis-benchmark. Ports 7500-7800 and 6390.
+set -euo pipefail
+n=${1:-200000}
+cd "$(dirname "$0")/.."
+go build -o /tmp/vsdb-bench ./cmd/vsdb
+tck=$(getconf CLK_TCK)
+cpu() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+run() { # name port clients requests test pids…
+  local name=$1 port=$2 c=$3 req=$4 test=$5; shift 5
+  local c1 c2 out
+  c1=$(cpu "$@")
+  out=$(redis-benchmark -p "$port" -c "$c" -n "$req" -t "$test" -r 100000 --csv 2>/dev/null | tail -1)
+  c2=$(cpu "$@")
+  echo "$out" | awk -F, -v name="$name" -v c="$c" -v t=$((c2 - c1)) -v n="$req" -v hz="$tck" \
+    '{gsub(/"/, ""); printf "%-6s %-4s c=%-3s rps=%-10s p50_ms=%-7s cpu_us_per_op=%.2f\n", name, $1, c, $2, $6, t * 1e6 / hz / n}'
+}
+/tmp/vsdb-bench dev --nodes 3 --rf 3 --base-port 7500 >/tmp/cluster-compare.log 2>&1 &
+dev=$!
+redis-server --port 6390 --save '' --appendonly no >/dev/null 2>&1 &
+rs=$!
+trap 'kill -INT $dev 2>/dev/null; kill $rs 2>/dev/null; wait' EXIT
+for _ in $(seq 1 100); do
+  redis-cli -p 7501 cluster info 2>/dev/null | grep -q 'cluster_known_nodes:3' && break
+  sleep 0.1
+done
+pids=$(pgrep -f "vsdb-bench server --port 750" | tr '\n' ' ')
+for test in set get; do
+  run vsdb 7501 50 "$n" $test $pids
+  run redis 6390 50 "$n" $test $rs
+done
+run vsdb 7501 1 $((n / 10)) set $pids
+run redis 6390 1 $((n / 10)) set $rs
