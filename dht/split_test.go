@@ -1,6 +1,7 @@
 package dht
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -100,4 +101,48 @@ func TestSplitMalformed(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d shards got a part", n)
 	}
+}
+
+// FuzzSplit: any command (as the RESP layer passes it: a name and arguments) goes through ShardsOf,
+// PartFor, each shard's store and MergeReply without a panic, and a command that touches one shard is
+// answered exactly as one store answers it.
+func FuzzSplit(f *testing.F) {
+	f.Add("mset", "a\x00b\x00c")
+	f.Add("mget", "a\x00{x}b\x00c")
+	f.Add("object", "encoding\x00k")
+	f.Add("scan", "0\x00count\x00x")
+	f.Add("del", "")
+	f.Fuzz(func(t *testing.T, name, rest string) {
+		args := [][]byte{[]byte(name)}
+		if rest != "" {
+			for _, a := range bytes.Split([]byte(rest), []byte{0}) {
+				args = append(args, a)
+			}
+		}
+		if len(args) > 64 || !shard.NewStore(shard.Config{}).Handles(args[0]) {
+			return
+		}
+		const ns = 3
+		shards := ShardsOf(args, ns)
+		if len(shards) > 1 && !CanSplit(args) {
+			return // refused by the server with ErrCrossShard
+		}
+		replies := map[int][]byte{}
+		for s := 0; s < ns; s++ {
+			if p := PartFor(args, s, ns); p != nil {
+				replies[s] = shard.NewStore(shard.Config{}).Exec(nil, p, 1)
+			}
+		}
+		for _, s := range shards {
+			if _, ok := replies[s]; !ok {
+				t.Fatalf("%q: shard %d is touched but got no part", args, s)
+			}
+		}
+		got := MergeReply(nil, args, ns, replies)
+		if len(shards) == 1 && !IsKeyless(args[0]) {
+			if want := shard.NewStore(shard.Config{}).Exec(nil, args, 1); string(got) != string(want) {
+				t.Fatalf("%q: merged %q, one store %q", args, got, want)
+			}
+		}
+	})
 }
