@@ -87,8 +87,7 @@ announcer/readiness multicaster; the group driver belongs to the group.Node.
 */
 type clusterPlane struct {
 	cfg   ClusterConfig
-	gn    *group.Node
-	c     *dht.Cluster
+	inst  atomic.Pointer[instance] // the current member; replaced when it rejoins
 	nowMs func() int64
 	ns    int
 
@@ -98,8 +97,8 @@ type clusterPlane struct {
 	xfers   chan []dht.Transfer
 	notes   chan []byte // ops to multicast in the background (announce, ready)
 
-	metaBuf []byte // vsync checkpoint being loaded (driver goroutine only)
-	logf    func(string, ...any)
+	logf      func(string, ...any)
+	rejoining atomic.Bool
 
 	announceAddr atomic.Pointer[string]
 
@@ -119,18 +118,11 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
 		commits: make(chan uint64, cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
-	self := group.MemberID(cfg.Self, cfg.Incarnation)
-	c, err := dht.NewCluster(self, cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+	inst, err := p.newInstance(cfg.Incarnation)
 	if err != nil {
 		return nil, err
 	}
-	p.c = c
-	gn, err := group.New(group.Config{Self: cfg.Self, ListenAddr: cfg.PeerAddr, Peers: cfg.Peers, Oracle: cfg.Oracle,
-		Incarnation: cfg.Incarnation, Logf: logf})
-	if err != nil {
-		return nil, err
-	}
-	p.gn = gn
+	p.inst.Store(inst)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.lastBeatNs.Store(time.Now().UnixNano())
 	p.wg.Add(5)
@@ -139,11 +131,73 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	go p.softLoop()
 	go p.transferLoop()
 	go p.noteLoop()
-	if err := gn.Join(cfg.Group, p); err != nil {
+	if err := inst.gn.Join(cfg.Group, inst); err != nil {
 		_ = p.Close()
 		return nil, err
 	}
 	return p, nil
+}
+
+/*
+instance is one incarnation of this node's member: its group node (transport, membership replica,
+driver) and its DHT replica. A member dropped from the view (a partition, a long pause) is firewalled
+and stops for good (vsync's primary-partition rule); the node then rejoins as a new incarnation with an
+empty replica: rejoin closes the old instance, starts a new one with a larger incarnation, and swaps it
+in. Client operations use whichever instance is current.
+*/
+type instance struct {
+	p       *clusterPlane
+	gn      *group.Node
+	c       *dht.Cluster
+	inc     uint64
+	stopped atomic.Bool
+	metaBuf []byte // vsync checkpoint being loaded (driver goroutine only)
+}
+
+func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
+	self := group.MemberID(p.cfg.Self, inc)
+	c, err := dht.NewCluster(self, p.cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+	if err != nil {
+		return nil, err
+	}
+	gn, err := group.New(group.Config{Self: p.cfg.Self, ListenAddr: p.cfg.PeerAddr, Peers: p.cfg.Peers,
+		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf})
+	if err != nil {
+		return nil, err
+	}
+	return &instance{p: p, gn: gn, c: c, inc: inc}, nil
+}
+
+// cur returns the current instance.
+func (p *clusterPlane) cur() *instance { return p.inst.Load() }
+
+// rejoin replaces a stopped instance with a new incarnation (one attempt a second until it works or
+// the plane closes).
+func (p *clusterPlane) rejoin(old *instance) {
+	defer p.wg.Done()
+	defer p.rejoining.Store(false)
+	_ = old.gn.Close()
+	for attempt := 0; ; attempt++ {
+		inc := max(old.inc+1, uint64(time.Now().UnixMilli()))
+		inst, err := p.newInstance(inc)
+		if err == nil {
+			if err = inst.gn.Join(p.cfg.Group, inst); err == nil {
+				p.inst.Store(inst)
+				p.logf("dht: member %s stopped; rejoined as %s", group.MemberID(p.cfg.Self, old.inc), group.MemberID(p.cfg.Self, inc))
+				if a := p.announceAddr.Load(); a != nil {
+					p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: *a})
+				}
+				return
+			}
+			_ = inst.gn.Close()
+		}
+		p.logf("dht: rejoin attempt %d: %v", attempt+1, err)
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // announce sets the client-facing address this member reports, and multicasts it.
@@ -153,10 +207,11 @@ func (p *clusterPlane) announce(addr string) {
 }
 
 // Event is the group driver's upcall (group.Application): it runs on the driver goroutine.
-func (p *clusterPlane) Event(r *group.Responder, ev vsync.Event) {
+func (in *instance) Event(r *group.Responder, ev vsync.Event) {
+	p := in.p
 	switch ev.Kind {
 	case vsync.EventView:
-		if xs := p.c.OnView(ev.View); len(xs) > 0 {
+		if xs := in.c.OnView(ev.View); len(xs) > 0 {
 			select {
 			case p.xfers <- xs:
 			default: // a burst of view changes: the next view restarts the transfers anyway
@@ -168,7 +223,7 @@ func (p *clusterPlane) Event(r *group.Responder, ev vsync.Event) {
 			p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: *a})
 		}
 	case vsync.EventDeliver:
-		reply := p.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload)
+		reply := in.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload)
 		if r.Query() {
 			if reply != nil {
 				_ = r.Reply(reply)
@@ -178,28 +233,32 @@ func (p *clusterPlane) Event(r *group.Responder, ev vsync.Event) {
 		}
 	case vsync.EventP2P:
 		op, err := dht.DecodeOp(ev.Delivery.Payload)
-		if err == nil && op.Kind == dht.OpChunk && p.c.OnChunk(ev.Delivery.Tag.Sender, op) {
-			p.note(&dht.Op{Kind: dht.OpReady, Addr: p.c.Layout().Self, Shard: op.Shard})
+		if err == nil && op.Kind == dht.OpChunk && in.c.OnChunk(ev.Delivery.Tag.Sender, op) {
+			p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: op.Shard})
 		}
 	case vsync.EventLoadChunk:
 		if ev.ChunkSeq == 1 {
-			p.metaBuf = p.metaBuf[:0]
+			in.metaBuf = in.metaBuf[:0]
 		}
-		p.metaBuf = append(p.metaBuf, ev.Chunk...)
+		in.metaBuf = append(in.metaBuf, ev.Chunk...)
 		if ev.Last {
-			if err := p.c.LoadMeta(p.metaBuf); err != nil {
+			if err := in.c.LoadMeta(in.metaBuf); err != nil {
 				p.logf("dht: %v", err)
 			}
 		}
 	case vsync.EventStopped:
-		p.stopped.Store(true)
-		p.c.Stop()
+		in.stopped.Store(true)
+		in.c.Stop()
+		if p.ctx.Err() == nil && p.rejoining.CompareAndSwap(false, true) {
+			p.wg.Add(1)
+			go p.rejoin(in)
+		}
 	}
 }
 
 // Checkpoint is the vsync state transfer to joiners: the DHT metadata (shard data moves point to point).
-func (p *clusterPlane) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
-	return &bytesSource{b: p.c.Meta()}, nil
+func (in *instance) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
+	return &bytesSource{b: in.c.Meta()}, nil
 }
 
 type bytesSource struct{ b []byte }
@@ -227,7 +286,7 @@ func (p *clusterPlane) noteLoop() {
 			return
 		case b := <-p.notes:
 			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-			_, _ = p.gn.OrderedSend(ctx, p.cfg.Group, b)
+			_, _ = p.cur().gn.OrderedSend(ctx, p.cfg.Group, b)
 			cancel()
 		}
 	}
@@ -243,7 +302,7 @@ func (p *clusterPlane) transferLoop() {
 			for _, x := range xs {
 				for _, ch := range x.Chunks {
 					ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-					err := p.gn.P2PSend(ctx, p.cfg.Group, x.To, ch)
+					err := p.cur().gn.P2PSend(ctx, p.cfg.Group, x.To, ch)
 					cancel()
 					if err != nil {
 						break // the recipient left or the view changed: the next view restarts it
@@ -277,7 +336,7 @@ func (p *clusterPlane) commitLoop() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-		_, _ = p.gn.Send(ctx, p.cfg.Group, (&dht.Op{Kind: dht.OpCommit, IDs: ids}).Encode(nil))
+		_, _ = p.cur().gn.Send(ctx, p.cfg.Group, (&dht.Op{Kind: dht.OpCommit, IDs: ids}).Encode(nil))
 		cancel()
 	}
 }
@@ -345,7 +404,7 @@ func (p *clusterPlane) softLoop() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-		_, err := p.gn.Flush(ctx, p.cfg.Group, 0)
+		_, err := p.cur().gn.Flush(ctx, p.cfg.Group, 0)
 		cancel()
 		if err != nil {
 			continue // the keys stay pending until the next view change
@@ -371,7 +430,7 @@ func (p *clusterPlane) wait(ctx context.Context, numReplicas int, timeout time.D
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	if _, err := p.gn.Flush(ctx, p.cfg.Group, numReplicas+1); err != nil {
+	if _, err := p.cur().gn.Flush(ctx, p.cfg.Group, numReplicas+1); err != nil {
 		return 0
 	}
 	return int64(numReplicas)
@@ -422,16 +481,17 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 		write = write || clusterStore.IsWrite(cmd[0])
 	}
-	if p.stopped.Load() {
+	in := p.cur()
+	if in.stopped.Load() {
 		return dht.AppendClusterDown(dst), nil
 	}
 	now := p.nowMs()
 	if !write && p.localReadsOK() {
 		if !multi {
-			if out, ok := p.c.ReadLocal(dst, cmds, now); ok {
+			if out, ok := in.c.ReadLocal(dst, cmds, now); ok {
 				return out, nil
 			}
-		} else if replies, ok := p.c.ReadLocal(nil, cmds, now); ok {
+		} else if replies, ok := in.c.ReadLocal(nil, cmds, now); ok {
 			// ReadLocal appends the replies one after the other; EXEC wants them in an array.
 			return append(redcon.AppendArray(dst, len(cmds)), replies...), nil
 		}
@@ -448,7 +508,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 	if soft {
 		want = 1
 	}
-	res, err := p.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
+	res, err := in.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
 	if err != nil {
 		return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
 	}
@@ -501,18 +561,18 @@ func (p *clusterPlane) Tick(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p.c.Tick(p.nowMs())
+	p.cur().c.Tick(p.nowMs())
 	return nil
 }
 
 // Stats returns the local shard's counters.
-func (p *clusterPlane) Stats() shard.Stats { return p.c.Stats() }
+func (p *clusterPlane) Stats() shard.Stats { return p.cur().c.Stats() }
 
 // Close stops the plane's goroutines and the group node.
 func (p *clusterPlane) Close() error {
 	p.cancel()
-	err := p.gn.Close()
-	p.wg.Wait()
+	p.wg.Wait() // a rejoin in progress ends first (it may install a new instance)
+	err := p.cur().gn.Close()
 	if errors.Is(err, group.ErrClosed) {
 		err = nil
 	}

@@ -100,7 +100,7 @@ func (tc *testCluster) waitLayout(members int) {
 		ok := true
 		var view uint64
 		for _, nd := range tc.nodes {
-			l := nd.cluster.c.Layout()
+			l := nd.cluster.cur().c.Layout()
 			if len(l.Placement) != members || (view != 0 && l.ViewID != view) {
 				ok = false
 				break
@@ -118,7 +118,7 @@ func (tc *testCluster) waitLayout(members int) {
 		select {
 		case <-deadline.C:
 			for id, nd := range tc.nodes {
-				tc.t.Logf("node %d: %+v", id, nd.cluster.c.Layout())
+				tc.t.Logf("node %d: %+v", id, nd.cluster.cur().c.Layout())
 			}
 			tc.t.Fatalf("cluster did not settle with %d ready members", members)
 		case <-poll.C:
@@ -155,7 +155,7 @@ func TestClusterThreeShards(t *testing.T) {
 	// Each node holds only its shard.
 	total := 0
 	for _, nd := range tc.nodes {
-		total += nd.cluster.c.Stats().Keys
+		total += nd.cluster.cur().c.Stats().Keys
 	}
 	if total != keys {
 		t.Fatalf("keys held over all nodes = %d, want %d (RF=1)", total, keys)
@@ -258,12 +258,12 @@ func TestClusterReplicasSurviveAndTransfer(t *testing.T) {
 		t.Fatalf("GET at the joiner = %q, %v", v, err)
 	}
 	now := time.Now().UnixMilli()
-	d1, s1 := tc.nodes[1].cluster.c.Digest(now)
-	d4, s4 := tc.nodes[4].cluster.c.Digest(now)
+	d1, s1 := tc.nodes[1].cluster.cur().c.Digest(now)
+	d4, s4 := tc.nodes[4].cluster.cur().c.Digest(now)
 	if s1 != 0 || s4 != 0 || d1 != d4 {
 		t.Fatalf("digests: node 1 shard %d %x, joiner shard %d %x", s1, d1, s4, d4)
 	}
-	if got := tc.nodes[4].cluster.c.Stats().Keys; got != 201 {
+	if got := tc.nodes[4].cluster.cur().c.Stats().Keys; got != 201 {
 		t.Fatalf("joiner holds %d keys, want 201", got)
 	}
 }
@@ -302,5 +302,47 @@ func TestClusterSoftWriteSurvivesCrashAfterWait(t *testing.T) {
 		if v, err := c1.Get(ctx, fmt.Sprintf("soft:%d", i)).Int(); err != nil || v != i {
 			t.Fatalf("after the crash: soft:%d = %d, %v", i, v, err)
 		}
+	}
+}
+
+// TestClusterMemberRejoinsAfterStop: when a node's member stops (here it leaves; a partition or a long
+// pause that gets it dropped ends the same way), the node rejoins as a new incarnation, receives its
+// shard again, and serves.
+func TestClusterMemberRejoinsAfterStop(t *testing.T) {
+	tc := startTestCluster(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	c1 := tc.client(1)
+	if err := c1.Set(ctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	old := tc.nodes[2].cluster.cur()
+	if err := old.gn.Leave(ctx, "dht"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for tc.nodes[2].cluster.cur() == old {
+		select {
+		case <-deadline.C:
+			t.Fatal("node 2 did not rejoin")
+		case <-poll.C:
+		}
+	}
+	tc.waitLayout(3)
+	if got := tc.nodes[2].cluster.cur().inc; got <= old.inc {
+		t.Fatalf("new incarnation %d, old %d", got, old.inc)
+	}
+	c2 := tc.client(2)
+	if v, err := c2.Get(ctx, "before").Result(); err != nil || v != "1" {
+		t.Fatalf("GET at the rejoined node = %q, %v", v, err)
+	}
+	if err := c2.Set(ctx, "after", "2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tc.nodes[2].cluster.cur().c.Stats().Keys; got != 2 {
+		t.Fatalf("rejoined node holds %d keys, want 2", got)
 	}
 }

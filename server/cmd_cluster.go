@@ -70,7 +70,7 @@ func cmdCluster(c *conn, args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[1]))
-	l := cp.c.Layout()
+	l := cp.cur().c.Layout()
 	shards := clusterShards(l)
 	switch sub {
 	case "myid":

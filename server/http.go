@@ -86,11 +86,11 @@ func (n *Node) handleDigest(w http.ResponseWriter, r *http.Request) {
 		}
 		now = v
 	}
-	d, shard := n.cluster.c.Digest(now)
-	l := n.cluster.c.Layout()
+	d, shard := n.cluster.cur().c.Digest(now)
+	l := n.cluster.cur().c.Layout()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"member": l.Self, "shard": shard, "digest": fmt.Sprintf("%016x", d),
-		"view": l.ViewID, "stopped": n.cluster.stopped.Load(), "keys": n.cluster.c.Stats().Keys})
+		"view": l.ViewID, "stopped": n.cluster.cur().stopped.Load(), "keys": n.cluster.cur().c.Stats().Keys})
 }
 
 // writeJSONError answers {"error": msg} with status.
