@@ -32,8 +32,9 @@ type Config struct {
 	// OracleSyncTicks is the interval between lease/sync requests to the membership service. Default 20.
 	OracleSyncTicks int
 	// OracleLeaseTicks bounds how long a member keeps serving without hearing from a membership leader;
-	// after it the member wedges and stops (primary partition). Default 300. Must exceed
-	// 2*OracleSyncTicks.
+	// after it the member wedges and stops (primary partition). Default 80 (800 ms at the server's 10 ms
+	// tick): the membership service removes a suspected member only after its lease ran out, so this also
+	// bounds failure detection from below. Must exceed 2*OracleSyncTicks.
 	OracleLeaseTicks int
 	// SafeAcceptors is Φ, the number of acceptors (the first Φ ranks) that must log a SafeSend before
 	// it is ordered. 0 means every member (the manual's default).
@@ -81,7 +82,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.SuspectTicks, 100)
 	def(&c.RetransmitTicks, 10)
 	def(&c.OracleSyncTicks, 20)
-	def(&c.OracleLeaseTicks, 300)
+	def(&c.OracleLeaseTicks, 80)
 	def(&c.MaxUnstable, 4096)
 	def(&c.AckEveryMsgs, max(1, c.MaxUnstable/4))
 	def(&c.MaxPending, 4096)

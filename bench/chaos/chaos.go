@@ -28,8 +28,10 @@ import (
 
 // The fault names of Options.Faults.
 const (
-	FaultKill  = "kill"  // SIGKILL a node, restart it 1–3 s later (a new incarnation)
-	FaultPause = "pause" // SIGSTOP a node for 0.2–0.8 s, then SIGCONT
+	FaultKill      = "kill"      // SIGKILL a node, restart it 1–3 s later (a new incarnation)
+	FaultPause     = "pause"     // SIGSTOP a node for 0.2–0.8 s, then SIGCONT
+	FaultPartition = "partition" // cut a minority of nodes off (every peer link, both ways) for 1–4 s
+	FaultDelay     = "delay"     // hold every peer-link chunk 5–50 ms for 1–3 s
 )
 
 // Options configure Run.
@@ -79,9 +81,13 @@ func NodeArgs(n, i, rf, base int) []string {
 		_, _, pp := NodePorts(base, j)
 		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", j, pp))
 	}
+	return nodeArgs(n, i, rf, base, strings.Join(peers, ","))
+}
+
+func nodeArgs(n, i, rf, base int, peers string) []string {
 	resp, http, _ := NodePorts(base, i)
 	return []string{"server", "--port", strconv.Itoa(resp), "--http-port", strconv.Itoa(http),
-		"--cluster-node", strconv.Itoa(i), "--cluster-peers", strings.Join(peers, ","),
+		"--cluster-node", strconv.Itoa(i), "--cluster-peers", peers,
 		"--cluster-rf", strconv.Itoa(rf), "--cluster-expected-size", strconv.Itoa(n)}
 }
 
@@ -120,12 +126,17 @@ func (o Options) withDefaults() Options {
 // cluster is the set of node processes.
 type cluster struct {
 	o     Options
+	net   *network // nil without network faults
 	mu    sync.Mutex
 	procs map[int]*exec.Cmd
 }
 
 func (c *cluster) start(i int) error {
-	cmd := exec.Command(c.o.Binary, NodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort)...)
+	args := NodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort)
+	if c.net != nil {
+		args = nodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort, c.net.peersOf(c.o, i))
+	}
+	cmd := exec.Command(c.o.Binary, args...)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("chaos: start node %d: %w", i, err)
 	}
@@ -210,13 +221,29 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Binary == "" {
 		return Result{}, errors.New("chaos: Options.Binary is required")
 	}
+	network := false
 	for _, f := range o.Faults {
-		if f != FaultKill && f != FaultPause {
-			return Result{}, fmt.Errorf("chaos: unknown fault %q (kill, pause)", f)
+		switch f {
+		case FaultKill, FaultPause:
+		case FaultPartition, FaultDelay:
+			network = true
+		default:
+			return Result{}, fmt.Errorf("chaos: unknown fault %q (kill, pause, partition, delay)", f)
 		}
+	}
+	if o.Nodes > 9 {
+		return Result{}, errors.New("chaos: at most 9 nodes")
 	}
 	redis.SetLogger(quietLogger{}) // refused connections to a killed node are expected, and counted
 	c := &cluster{o: o, procs: map[int]*exec.Cmd{}}
+	if network {
+		nw, err := newNetwork(o)
+		if err != nil {
+			return Result{}, err
+		}
+		defer nw.close()
+		c.net = nw
+	}
 	defer c.stopAll()
 	for i := 1; i <= o.Nodes; i++ {
 		if err := c.start(i); err != nil {
@@ -387,12 +414,39 @@ func runFaults(ctx context.Context, o Options, c *cluster) int {
 			c.signal(i, syscall.SIGSTOP)
 			time.Sleep(d)
 			c.signal(i, syscall.SIGCONT)
+		case FaultPartition:
+			side := map[int]bool{i: true}
+			if o.Nodes >= 5 && rng.Intn(2) == 0 {
+				side[1+(i%o.Nodes)] = true // two nodes: still a minority of five
+			}
+			d := time.Duration(1000+rng.Intn(3000)) * time.Millisecond
+			fmt.Fprintf(o.Log, "chaos: partition %v from the rest for %v\n", keys(side), d)
+			c.net.partition(side)
+			time.Sleep(d)
+			c.net.heal()
+		case FaultDelay:
+			d := time.Duration(5+rng.Intn(45)) * time.Millisecond
+			span := time.Duration(1000+rng.Intn(2000)) * time.Millisecond
+			fmt.Fprintf(o.Log, "chaos: delay every peer link by %v for %v\n", d, span)
+			c.net.setDelay(d)
+			time.Sleep(span)
+			c.net.setDelay(0)
 		}
 		n++
-		// Let the group recover before the next fault (RF=3 tolerates one at a time).
-		_ = c.waitSettled(ctx, 20*time.Second)
+		// Let the group recover before the next fault (RF=3 tolerates one at a time); a node whose
+		// member was dropped rejoins by itself as a new incarnation.
+		_ = c.waitSettled(ctx, 30*time.Second)
 	}
 	return n
+}
+
+func keys(m map[int]bool) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // finalReads reads every register once after quiescence (so that a lost write shows as a stale read).

@@ -21,7 +21,7 @@ func newChaosCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "chaos",
-		Short: "Run a real multi-process cluster under faults (kill -9, SIGSTOP) and check the history",
+		Short: "Run a real multi-process cluster under faults (kill -9, SIGSTOP, partitions, delays) and check the history",
 		Long: "Starts --nodes `vsdb server` processes on loopback, runs concurrent clients (strict GET/SET on " +
 			"registers, cross-shard MSET/MGET pairs) for --duration while injecting --faults one at a time, then " +
 			"checks linearizability per key (porcupine), acknowledged writes, partial multi-key reads and replica " +
@@ -56,7 +56,7 @@ func newChaosCmd() *cobra.Command {
 	f.IntVar(&o.Nodes, "nodes", 3, "processes")
 	f.IntVar(&o.RF, "rf", 3, "replication factor")
 	f.DurationVar(&o.Duration, "duration", 30e9, "workload duration")
-	f.StringVar(&faults, "faults", "kill,pause", "comma-separated faults: kill, pause")
+	f.StringVar(&faults, "faults", "kill,pause", "comma-separated faults: kill, pause, partition, delay")
 	f.IntVar(&o.BasePort, "base-port", 7300, "base port P (node i: RESP P+i, HTTP P+100+i, peers P+200+i)")
 	f.IntVar(&o.Clients, "clients", 8, "concurrent clients")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the fault schedule and the workload")

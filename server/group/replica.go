@@ -35,8 +35,15 @@ type replicaDriver struct {
 func newReplicaDriver(n *Node, raftID uint64) (*replicaDriver, error) {
 	seed := int64(n.cfg.Incarnation) ^ int64(n.cfg.Self)<<32
 	st := raft.NewMemoryStorage()
+	// The replica removes a suspected member only after that member's lease ran out: members and the
+	// replica tick at the same rate (Config.Tick).
+	mc := vsync.Config{}
+	if n.cfg.Member != nil {
+		n.cfg.Member(&mc)
+	}
 	rep, err := membership.NewReplica(membership.Config{ID: raftID, Addrs: n.oracle,
-		Storage: st, Rand: rand.New(rand.NewSource(seed)), ElectionTicks: n.cfg.ElectionTicks})
+		Storage: st, Rand: rand.New(rand.NewSource(seed)), ElectionTicks: n.cfg.ElectionTicks,
+		MemberLeaseTicks: mc.WithDefaults().OracleLeaseTicks})
 	if err != nil {
 		return nil, fmt.Errorf("group: membership replica: %w", err)
 	}

@@ -52,6 +52,15 @@ type Config struct {
 	// SnapshotEntries: the log is compacted into a snapshot of the map every so many applied entries.
 	// Default 1000.
 	SnapshotEntries uint64
+	// MemberLeaseTicks is the members' OracleLeaseTicks (in this replica's ticks, which must run at the
+	// members' rate). When set, a leader proposes the removal of a suspected member only once that
+	// member's lease has certainly run out: LeaseMarginTicks after MemberLeaseTicks since this leader
+	// last answered it, and since it became leader. So a member cut off from the service has stopped
+	// (and serves no reads) before a view without it can exist. 0: suspicions are proposed at once.
+	MemberLeaseTicks int
+	// LeaseMarginTicks covers message delay and tick jitter between a lease grant and its receipt.
+	// Default MemberLeaseTicks/4 (at least 2).
+	LeaseMarginTicks int
 }
 
 // RaftMessage is a raft message addressed to a replica.
@@ -79,6 +88,10 @@ type Replica struct {
 	silent  int
 	timeout int
 	heard   map[uint64]int64
+	// Leases: when this replica, as leader, last answered each member, and since when it leads.
+	granted     map[string]int64
+	leaderSince int64
+	wasLeader   bool
 	out     Ready
 }
 
@@ -110,7 +123,13 @@ func NewReplica(cfg Config) (*Replica, error) {
 	if cfg.SnapshotEntries == 0 {
 		cfg.SnapshotEntries = 1000
 	}
+	if cfg.LeaseMarginTicks == 0 && cfg.MemberLeaseTicks > 0 {
+		cfg.LeaseMarginTicks = max(2, cfg.MemberLeaseTicks/4)
+	}
 	var errs []error
+	if cfg.MemberLeaseTicks < 0 || cfg.LeaseMarginTicks < 0 {
+		errs = append(errs, fmt.Errorf("MemberLeaseTicks %d and LeaseMarginTicks %d must not be negative", cfg.MemberLeaseTicks, cfg.LeaseMarginTicks))
+	}
 	if len(cfg.Addrs) < 1 || len(cfg.Addrs) > 5 {
 		errs = append(errs, fmt.Errorf("%d replicas, want 1 to 5", len(cfg.Addrs)))
 	}
@@ -130,7 +149,7 @@ func NewReplica(cfg Config) (*Replica, error) {
 	if st == nil {
 		st = raft.NewMemoryStorage()
 	}
-	r := &Replica{cfg: cfg, storage: st, state: NewClusterMap(), heard: map[uint64]int64{}}
+	r := &Replica{cfg: cfg, storage: st, state: NewClusterMap(), heard: map[uint64]int64{}, granted: map[string]int64{}}
 	hs, cs, err := st.InitialState()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRaft, err)
@@ -206,9 +225,14 @@ func (r *Replica) Tick() {
 	r.now++
 	r.rn.Tick()
 	if r.rn.BasicStatus().RaftState == raft.StateLeader {
+		if !r.wasLeader {
+			r.wasLeader, r.leaderSince = true, r.now
+			clear(r.granted)
+		}
 		r.silent = 0
 		return
 	}
+	r.wasLeader = false
 	r.silent++
 	if r.silent >= r.timeout || len(r.cfg.Addrs) == 1 {
 		_ = r.rn.Campaign()
@@ -244,15 +268,31 @@ func (r *Replica) Step(m vsync.Message) {
 			From: r.cfg.Addrs[r.cfg.ID-1], To: m.From})
 		return
 	}
-	if req.Op != vsync.OpSync && r.state.Valid(req) {
+	if req.Op != vsync.OpSync && r.state.Valid(req) && r.leaseExpired(req) {
 		b, _ := json.Marshal(req)
 		_ = r.rn.Propose(b)
 	}
 	r.reply(m.From, req.Group)
 }
 
+// leaseExpired reports whether a suspicion may be proposed: the suspected member's lease from this
+// leader (and from any earlier leader, whose grants this one does not know) has run out. Until then the
+// suspicion is dropped; members repeat it every OracleSyncTicks.
+func (r *Replica) leaseExpired(req vsync.OracleRequest) bool {
+	if req.Op != vsync.OpSuspect || r.cfg.MemberLeaseTicks == 0 {
+		return true
+	}
+	wait := int64(r.cfg.MemberLeaseTicks + r.cfg.LeaseMarginTicks)
+	if r.now-r.leaderSince <= wait {
+		return false
+	}
+	g, ok := r.granted[req.Target]
+	return !ok || r.now-g > wait
+}
+
 // reply sends the group's record to a member.
 func (r *Replica) reply(to, group string) {
+	r.granted[to] = r.now
 	rec := vsync.GroupRecord{Group: group}
 	if g := r.state.Groups[group]; g != nil {
 		rec = cloneRecord(g.Record)
