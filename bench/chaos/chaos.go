@@ -13,7 +13,9 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +49,7 @@ type Options struct {
 	Pairs    int           // MSET/MGET key pairs (default 10)
 	Seed     int64         // fault schedule and workload choices (default 1)
 	Log      io.Writer     // progress lines (default discard)
+	LogDir   string        // if set, node i's output is appended to LogDir/node-i.log
 }
 
 // Result is what Run found.
@@ -137,6 +140,15 @@ func (c *cluster) start(i int) error {
 		args = nodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort, c.net.peersOf(c.o, i))
 	}
 	cmd := exec.Command(c.o.Binary, args...)
+	if c.o.LogDir != "" {
+		f, err := os.OpenFile(filepath.Join(c.o.LogDir, fmt.Sprintf("node-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("chaos: node %d log: %w", i, err)
+		}
+		defer f.Close() // the child keeps its own descriptor
+		fmt.Fprintf(f, "=== chaos: start node %d at %s\n", i, time.Now().Format(time.RFC3339Nano))
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("chaos: start node %d: %w", i, err)
 	}
@@ -192,16 +204,20 @@ func (c *cluster) digest(i int, nowMs int64) (digest, error) {
 // waitSettled waits until every node is in the same view with every shard served, up to limit.
 func (c *cluster) waitSettled(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
+	var states []string
 	for time.Now().Before(deadline) {
 		ok := true
 		var view uint64
+		states = states[:0]
 		for i := 1; i <= c.o.Nodes; i++ {
 			d, err := c.digest(i, 0)
+			states = append(states, fmt.Sprintf("node %d: %+v %v", i, d, err))
 			if err != nil || d.Stopped || d.Shard < 0 || (view != 0 && d.View != view) {
 				ok = false
-				break
 			}
-			view = d.View
+			if view == 0 {
+				view = d.View
+			}
 		}
 		if ok {
 			return nil
@@ -212,7 +228,7 @@ func (c *cluster) waitSettled(ctx context.Context, limit time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return errors.New("chaos: the cluster did not settle")
+	return fmt.Errorf("chaos: the cluster did not settle: %s", strings.Join(states, "; "))
 }
 
 // Run starts the cluster, runs the workload and the faults, and checks the history.

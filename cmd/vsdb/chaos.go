@@ -60,5 +60,6 @@ func newChaosCmd() *cobra.Command {
 	f.IntVar(&o.BasePort, "base-port", 7300, "base port P (node i: RESP P+i, HTTP P+100+i, peers P+200+i)")
 	f.IntVar(&o.Clients, "clients", 8, "concurrent clients")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the fault schedule and the workload")
+	f.StringVar(&o.LogDir, "log-dir", "", "append each node's output to DIR/node-i.log")
 	return cmd
 }
