@@ -45,6 +45,10 @@ type ClusterConfig struct {
 	// Consistency is the write mode of new connections: "strict" (default) or "soft" (CLIENT
 	// CONSISTENCY changes it per connection).
 	Consistency string
+	// OnView, if set, is called with the new layout after each view change (the embedded API's view
+	// upcall). It runs on the group's driver goroutine: it must return quickly and must not call the
+	// node's data API (hand the work to another goroutine).
+	OnView func(dht.Layout)
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -216,6 +220,9 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			case p.xfers <- xs:
 			default: // a burst of view changes: the next view restarts the transfers anyway
 			}
+		}
+		if p.cfg.OnView != nil {
+			p.cfg.OnView(in.c.Layout())
 		}
 		// Re-announce: a member that joined after our announcement must learn our address (the
 		// metadata of its state transfer has it, unless we announced during the change).

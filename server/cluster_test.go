@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ type testCluster struct {
 	oracle []peer.NodeID
 	nodes  map[peer.NodeID]*Node
 	inc    map[peer.NodeID]uint64
+	views  map[peer.NodeID]*atomic.Int64 // OnView calls per node
 }
 
 // startTestCluster starts n embedded clustered nodes (all membership replicas) in this process.
@@ -48,7 +50,7 @@ func startTestCluster(t testing.TB, n int, p dht.Params) *testCluster {
 	t.Helper()
 	addrs := freeAddrs(t, n+2)
 	tc := &testCluster{t: t, params: p, peers: map[peer.NodeID]string{}, nodes: map[peer.NodeID]*Node{},
-		inc: map[peer.NodeID]uint64{}}
+		inc: map[peer.NodeID]uint64{}, views: map[peer.NodeID]*atomic.Int64{}}
 	for i := 1; i <= n+2; i++ {
 		tc.peers[peer.NodeID(i)] = addrs[i-1]
 	}
@@ -71,8 +73,12 @@ func (tc *testCluster) start(id peer.NodeID) *Node {
 	tc.inc[id]++
 	cfg := DefaultConfig()
 	cfg.Port, cfg.HTTPPort = 0, -1
+	if tc.views[id] == nil {
+		tc.views[id] = &atomic.Int64{}
+	}
+	views := tc.views[id]
 	cfg.Cluster = &ClusterConfig{Self: id, PeerAddr: tc.peers[id], Peers: tc.peers, Oracle: tc.oracle,
-		Incarnation: tc.inc[id], DHT: tc.params}
+		Incarnation: tc.inc[id], DHT: tc.params, OnView: func(dht.Layout) { views.Add(1) }}
 	nd, err := Open(context.Background(), cfg)
 	if err != nil {
 		tc.t.Fatalf("node %d: %v", id, err)
@@ -139,6 +145,22 @@ func TestClusterThreeShards(t *testing.T) {
 	tc := startTestCluster(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3})
 	tc.waitLayout(3)
 	ctx := context.Background()
+	// The embedded API: typed operations through the cluster, and the layout.
+	if err := tc.nodes[1].Put(ctx, []byte("embedded"), []byte("yes"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := tc.nodes[3].Get(ctx, []byte("embedded")); err != nil || !ok || string(v) != "yes" {
+		t.Fatalf("embedded Get = %q %v %v", v, ok, err)
+	}
+	if l, ok := tc.nodes[2].ClusterLayout(); !ok || l.Shards != 3 || len(l.Placement) != 3 {
+		t.Fatalf("ClusterLayout = %+v, %v", l, ok)
+	}
+	if got := tc.views[1].Load(); got == 0 {
+		t.Fatal("OnView was never called")
+	}
+	if _, err := tc.nodes[1].Remove(ctx, []byte("embedded")); err != nil {
+		t.Fatal(err)
+	}
 	c1, c2 := tc.client(1), tc.client(2)
 	const keys = 60
 	for i := 0; i < keys; i++ {

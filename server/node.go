@@ -276,6 +276,15 @@ func (n *Node) HGet(ctx context.Context, key, field []byte) ([]byte, bool, error
 	return dht.Typed{D: n.data}.HGet(ctx, key, field)
 }
 
+// ClusterLayout returns the clustered node's current layout (view, placement, shards, readiness,
+// addresses); ok is false on a single node.
+func (n *Node) ClusterLayout() (l dht.Layout, ok bool) {
+	if n.cluster == nil {
+		return dht.Layout{}, false
+	}
+	return n.cluster.cur().c.Layout(), true
+}
+
 // Do runs any data command (the same path as RESP) and returns its raw RESP2 reply.
 func (n *Node) Do(ctx context.Context, args ...[]byte) ([]byte, error) {
 	if err := n.checkOpen(); err != nil {
