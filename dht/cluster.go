@@ -60,6 +60,9 @@ type Cluster struct {
 	myShard int
 	loaded  bool
 	load    *loadState
+	early   []earlyChunk // chunks of a view this member has not installed yet
+	// loadedAtView: OnView finished this member's load from early chunks (TakeLoadedAtView).
+	loadedAtView bool
 	stopped bool
 
 	pending    map[string]int
@@ -70,6 +73,18 @@ type opRef struct {
 	sender string
 	id     uint64
 }
+
+// earlyChunk is a transfer chunk that arrived before its view was installed here: a donor sends as soon
+// as it installs the view, and point-to-point messages do not wait for the recipient's install.
+type earlyChunk struct {
+	from string
+	op   Op
+}
+
+// maxEarlyChunks bounds the chunks kept for a view not installed yet (a donor sends a whole shard, so
+// this bounds memory at maxEarlyChunks*ChunkBytes; later ones are dropped and the transfer restarts at
+// the next view).
+const maxEarlyChunks = 256
 
 type loadState struct {
 	view     uint64
@@ -206,6 +221,17 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	if !c.loaded && c.myShard >= 0 {
 		c.load = &loadState{view: v.ID, donor: c.donorOf(c.myShard), shard: c.myShard, nextSeq: 1}
 	}
+	early := c.early
+	c.early = nil
+	for _, e := range early {
+		if e.op.ID == v.ID {
+			if c.onChunk(e.from, e.op) {
+				c.loadedAtView = true
+			}
+		} else if e.op.ID > v.ID {
+			c.early = append(c.early, e)
+		}
+	}
 	// Transfers this member donates.
 	for _, m := range c.placement {
 		if c.ready[m] || m == c.self {
@@ -265,6 +291,17 @@ func (c *Cluster) export(s int, view uint64) [][]byte {
 func (c *Cluster) OnChunk(from string, op Op) (done bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if op.Kind == OpChunk && op.ID > c.view.ID {
+		if len(c.early) < maxEarlyChunks {
+			op.Cmds = cloneCmds(op.Cmds)
+			c.early = append(c.early, earlyChunk{from: from, op: op})
+		}
+		return false
+	}
+	return c.onChunk(from, op)
+}
+
+func (c *Cluster) onChunk(from string, op Op) (done bool) {
 	l := c.load
 	if l == nil || op.Kind != OpChunk || from != l.donor || op.ID != l.view || op.Shard != l.shard || op.Seq != l.nextSeq {
 		return false
@@ -281,6 +318,15 @@ func (c *Cluster) OnChunk(from string, op Op) (done bool) {
 	}
 	c.load, c.loaded = nil, true
 	return true
+}
+
+// TakeLoadedAtView reports (once) whether the last OnView completed this member's shard load from
+// chunks that had arrived before the view: the caller then multicasts OpReady, as after OnChunk.
+func (c *Cluster) TakeLoadedAtView() (shard int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok, c.loadedAtView = c.loadedAtView, false
+	return c.myShard, ok
 }
 
 // Stop makes the replica refuse local reads (its member stopped: it may no longer be in the view).

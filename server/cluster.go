@@ -221,6 +221,9 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			default: // a burst of view changes: the next view restarts the transfers anyway
 			}
 		}
+		if s, ok := in.c.TakeLoadedAtView(); ok {
+			p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: s})
+		}
 		if p.cfg.OnView != nil {
 			p.cfg.OnView(in.c.Layout())
 		}
