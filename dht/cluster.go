@@ -63,7 +63,7 @@ type Cluster struct {
 	early   []earlyChunk // chunks of a view this member has not installed yet
 	// loadedAtView: OnView finished this member's load from early chunks (TakeLoadedAtView).
 	loadedAtView bool
-	stopped bool
+	stopped      bool
 
 	pending    map[string]int
 	pendingOps map[opRef][]string
