@@ -337,8 +337,9 @@ func (c *Cluster) Stop() {
 }
 
 // Apply applies one delivered op from sender and returns this member's answer (nil: no answer; the
-// driver sends a null reply for a query).
-func (c *Cluster) Apply(sender string, payload []byte) []byte {
+// driver sends a null reply for a query). ordered says whether it came in the total order (an
+// OrderedSend or OrderedQuery); an aggregation query that did not runs in local mode.
+func (c *Cluster) Apply(sender string, payload []byte, ordered bool) []byte {
 	op, err := DecodeOp(payload)
 	if err != nil {
 		return nil // not an op of this layer: ignored at every member alike
@@ -364,6 +365,8 @@ func (c *Cluster) Apply(sender string, payload []byte) []byte {
 			}
 			delete(c.pendingOps, ref)
 		}
+	case OpQuery:
+		return c.applyQuery(op, sender, !ordered)
 	case OpWrite, OpRead:
 		if !c.servable(op.Cmds) {
 			return nil
@@ -381,6 +384,31 @@ func (c *Cluster) Apply(sender string, payload []byte) []byte {
 		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard})
 	}
 	return nil
+}
+
+// applyQuery answers an aggregation query. Ordered (cut): only this shard's representative for the
+// query answers, chosen among the shard's ready replicas by the query id (so representatives rotate
+// across queries); every member picks the same one at this point of the order. Local: every loaded
+// replica answers (the originator keeps one answer per shard).
+func (c *Cluster) applyQuery(op Op, sender string, local bool) []byte {
+	q, ok := decodeQuery(op)
+	if !ok || c.myShard < 0 || !c.loaded || !slices.Contains(ShardsOfQuery(q, c.ns), c.myShard) {
+		return nil
+	}
+	if !local {
+		var reps []string
+		for _, m := range ReplicasOf(c.placement, c.myShard, c.ns) {
+			if c.ready[m] {
+				reps = append(reps, m)
+			}
+		}
+		if len(reps) == 0 || reps[op.ID%uint64(len(reps))] != c.self {
+			return nil
+		}
+	}
+	gs, truncated := EvalShard(c.st, q, c.myShard, c.ns, op.NowMs)
+	r := ShardReply{Shard: c.myShard, Parts: []Part{{Index: 0, Reply: encodePartial(gs, truncated)}}}
+	return r.Encode(nil)
 }
 
 // servable reports whether every shard the commands touch has a ready replica and the view is big

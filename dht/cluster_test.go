@@ -22,7 +22,7 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 	a.OnView(vsync.View{ID: 1, Members: []string{"a"}})
 	for i := 0; i < 3000; i++ {
 		op := Op{Kind: OpWrite, ID: uint64(i + 1), NowMs: 1, Cmds: [][][]byte{{[]byte("set"), []byte(fmt.Sprint("k", i)), make([]byte, 200)}}}
-		if a.Apply("a", op.Encode(nil)) == nil {
+		if a.Apply("a", op.Encode(nil), true) == nil {
 			t.Fatal("founder did not answer its write")
 		}
 	}
@@ -43,8 +43,8 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 	b.OnView(v2)
 	// A write of view 2, delivered while b loads: buffered by b, applied by a.
 	w := Op{Kind: OpWrite, ID: 9999, NowMs: 2, Cmds: [][][]byte{{[]byte("set"), []byte("during"), []byte("load")}}}
-	a.Apply("a", w.Encode(nil))
-	if b.Apply("a", w.Encode(nil)) != nil {
+	a.Apply("a", w.Encode(nil), true)
+	if b.Apply("a", w.Encode(nil), true) != nil {
 		t.Fatal("a loading replica answered")
 	}
 	done := false
@@ -67,14 +67,14 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 	}
 	// A write applied by a loaded replica is pending until its commit notice.
 	w2 := Op{Kind: OpWrite, ID: 10000, NowMs: 3, Cmds: [][][]byte{{[]byte("set"), []byte("during"), []byte("after")}}}
-	if b.Apply("a", w2.Encode(nil)) == nil {
+	if b.Apply("a", w2.Encode(nil), true) == nil {
 		t.Fatal("a loaded replica did not answer")
 	}
 	if _, ok := b.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte("during")}}, 10); ok {
 		t.Fatal("a pending key was read locally")
 	}
 	commit := Op{Kind: OpCommit, IDs: []uint64{10000}}
-	b.Apply("a", commit.Encode(nil))
+	b.Apply("a", commit.Encode(nil), true)
 	if out, ok := b.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte("during")}}, 10); !ok || string(out) != "$5\r\nafter\r\n" {
 		t.Fatalf("local read after the commit %q %v", out, ok)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/shard"
 )
 
@@ -138,4 +139,15 @@ func (d *Local) Close() error {
 	defer d.mu.Unlock()
 	d.closed = true
 	return nil
+}
+
+// Query evaluates an aggregation query over the whole store at NowMs (one shard: a single node's
+// answer is always a consistent cut).
+func (d *Local) Query(ctx context.Context, q *aggregate.Query) (*aggregate.Groups, bool, error) {
+	if err := d.lock(ctx); err != nil {
+		return nil, false, err
+	}
+	defer d.mu.Unlock()
+	gs, truncated := EvalShard(d.st, q, 0, 1, d.nowMs())
+	return gs, truncated, nil
 }

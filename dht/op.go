@@ -20,6 +20,7 @@ const (
 	OpAnnounce                   // a member's client-facing address (Addr)
 	OpReady                      // member Addr finished loading shard Shard (it may now donate it)
 	OpChunk                      // point-to-point: chunk Seq of shard Shard's slice at view ID (Cmds); Last ends it
+	OpQuery                      // an aggregation query (Cmds[0][0], JSON): one representative per shard answers
 )
 
 // Op is one replicated operation. Every member delivers it at the same point of the group's total
@@ -131,7 +132,7 @@ func DecodeOp(b []byte) (Op, error) {
 		return Op{}, fmt.Errorf("%w: unknown version", ErrBadOp)
 	}
 	op := Op{Kind: OpKind(b[1])}
-	if op.Kind < OpWrite || op.Kind > OpChunk {
+	if op.Kind < OpWrite || op.Kind > OpQuery {
 		return Op{}, fmt.Errorf("%w: unknown kind %d", ErrBadOp, b[1])
 	}
 	d := &decoder{b: b[2:]}

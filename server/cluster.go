@@ -233,7 +233,7 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: *a})
 		}
 	case vsync.EventDeliver:
-		reply := in.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload)
+		reply := in.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload, ev.Delivery.Flavour != vsync.FlavourSend)
 		if r.Query() {
 			if reply != nil {
 				_ = r.Reply(reply)

@@ -105,8 +105,18 @@ func (c *conn) dispatch(args [][]byte) {
 		start = time.Now()
 	}
 	mark := len(c.out)
-	if len(args) >= 2 && isClientConsistency(args) {
-		cmdClientConsistency(c, args)
+	if ext := extensionCommand(args); ext != nil {
+		// vsdb's own commands (not in Redis's table): the same authentication gate, not queued by MULTI
+		// (they refuse to run inside one), and answered in order.
+		switch {
+		case !c.authenticated:
+			c.reject("NOAUTH Authentication required.")
+		case c.multi != nil:
+			c.reject("ERR " + string(args[0]) + " is not allowed inside MULTI")
+		default:
+			ext(c, args)
+		}
+		c.applyReplyMode(mark)
 		return
 	}
 	spec, errText := lookup(args)
@@ -128,6 +138,18 @@ func (c *conn) dispatch(args [][]byte) {
 		c.lastCmd.Store(spec)
 	}
 	c.applyReplyMode(mark)
+}
+
+// extensionCommand returns the handler of a vsdb extension command (CLIENT CONSISTENCY, VSDB.QUERY),
+// or nil.
+func extensionCommand(args [][]byte) func(*conn, [][]byte) {
+	switch {
+	case len(args) >= 2 && isClientConsistency(args):
+		return cmdClientConsistency
+	case isVsdbQuery(args):
+		return cmdVsdbQuery
+	}
+	return nil
 }
 
 // latencySampleEvery: one command in this many per connection is timed for

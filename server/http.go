@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +25,7 @@ func (n *Node) startHTTP() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", n.handleHealthz)
 	mux.HandleFunc("GET /v1/cluster/digest", n.handleDigest)
+	mux.Handle("POST /v1/query", n.protectHTTP(n.queries))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 4,
@@ -91,6 +94,27 @@ func (n *Node) handleDigest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"member": l.Self, "shard": shard, "digest": fmt.Sprintf("%016x", d),
 		"view": l.ViewID, "stopped": n.cluster.cur().stopped.Load(), "keys": n.cluster.cur().c.Stats().Keys})
+}
+
+// protectHTTP guards a data endpoint: a cross-site browser request is refused (403, Go's
+// CrossOriginProtection), and with a password set (requirepass) a request must carry it as
+// "Authorization: Bearer <password>" (401 otherwise; compared in constant time).
+func (n *Node) protectHTTP(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONError(w, http.StatusForbidden, "cross-origin request refused")
+	}))
+	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if pass := n.requirePass(); pass != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(pass)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="vsdb"`)
+				writeJSONError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
 }
 
 // writeJSONError answers {"error": msg} with status.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/shard"
 )
 
@@ -33,6 +34,7 @@ type Node struct {
 	cfg      Config
 	dht      *dht.Local    // the single-node data plane (nil in a cluster)
 	cluster  *clusterPlane // the clustered data plane (nil on a single node)
+	queries  *query.Handler
 	data     dataPlane
 	metrics  *metrics
 	dispatch dispatchTable
@@ -96,6 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.clients.init()
 	n.metrics = newMetrics(n)
 	n.dispatch = buildDispatch(n.data)
+	n.queries = query.NewHandler(query.Config{DefaultTimeout: queryTimeoutDefault}, n)
 	n.protected.Store(cfg.ProtectedMode)
 	n.idleTimeoutNs.Store(int64(cfg.IdleTimeout))
 	n.maxClients.Store(int64(cfg.MaxClients))

@@ -1,0 +1,333 @@
+package aggregate
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// ErrBadSpec reports an aggregate specification that cannot run; ErrBadPartial a partial that does
+// not decode.
+var (
+	ErrBadSpec    = errors.New("aggregate: bad specification")
+	ErrBadPartial = errors.New("aggregate: malformed partial")
+)
+
+// Kind names an aggregate.
+type Kind string
+
+// The aggregates.
+const (
+	Count   Kind = "count"
+	Sum     Kind = "sum"
+	Min     Kind = "min"
+	Max     Kind = "max"
+	Avg     Kind = "avg"
+	TopK    Kind = "topk"    // the K largest values with their keys
+	BottomK Kind = "bottomk" // the K smallest values with their keys
+)
+
+// MaxK bounds K of top-k and bottom-k.
+const MaxK = 1000
+
+// Spec is one aggregate of a query: Kind, and K for top-k/bottom-k.
+type Spec struct {
+	Kind Kind `json:"kind"`
+	K    int  `json:"k,omitempty"`
+}
+
+// Validate reports a spec that cannot run.
+func (s Spec) Validate() error {
+	switch s.Kind {
+	case Count, Sum, Min, Max, Avg:
+		return nil
+	case TopK, BottomK:
+		if s.K < 1 || s.K > MaxK {
+			return fmt.Errorf("%w: %s k = %d, want 1..%d", ErrBadSpec, s.Kind, s.K, MaxK)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: unknown aggregate %q (count, sum, min, max, avg, topk, bottomk)", ErrBadSpec, s.Kind)
+}
+
+// Entry is one (key, value) of a top-k or bottom-k result.
+type Entry struct {
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+}
+
+/*
+State is the partial state of one aggregate: every kernel is a commutative, associative merge of
+states, so a result does not depend on how partials were grouped or in which order they were combined
+(the aggregation tree may combine them in any shape), and each input must be added exactly once.
+
+  - count: N; sum: Sum (N counts the values); min/max: Lo/Hi (valid when N > 0); avg: Sum/N.
+  - top-k/bottom-k: the K best entries, ties broken by key, so that merging is deterministic.
+*/
+type State struct {
+	N       int64
+	Sum     float64
+	Lo, Hi  float64
+	Entries []Entry
+}
+
+// Add adds one value (with its key, for top-k/bottom-k).
+func (st *State) Add(s Spec, key string, v float64) {
+	if st.N == 0 || v < st.Lo {
+		st.Lo = v
+	}
+	if st.N == 0 || v > st.Hi {
+		st.Hi = v
+	}
+	st.N++
+	st.Sum += v
+	if s.Kind == TopK || s.Kind == BottomK {
+		st.Entries = append(st.Entries, Entry{Key: key, Value: v})
+		st.trim(s)
+	}
+}
+
+// Merge adds another partial state of the same spec.
+func (st *State) Merge(s Spec, o State) {
+	if o.N == 0 {
+		return
+	}
+	if st.N == 0 || o.Lo < st.Lo {
+		st.Lo = o.Lo
+	}
+	if st.N == 0 || o.Hi > st.Hi {
+		st.Hi = o.Hi
+	}
+	st.N += o.N
+	st.Sum += o.Sum
+	if s.Kind == TopK || s.Kind == BottomK {
+		st.Entries = append(st.Entries, o.Entries...)
+		st.trim(s)
+	}
+}
+
+// better orders entries for top-k (larger first) or bottom-k (smaller first); ties by key.
+func better(s Spec, a, b Entry) bool {
+	if a.Value != b.Value {
+		if s.Kind == TopK {
+			return a.Value > b.Value
+		}
+		return a.Value < b.Value
+	}
+	return a.Key < b.Key
+}
+
+func (st *State) trim(s Spec) {
+	if len(st.Entries) <= s.K && len(st.Entries) < 2*MaxK {
+		return
+	}
+	sort.Slice(st.Entries, func(i, j int) bool { return better(s, st.Entries[i], st.Entries[j]) })
+	if len(st.Entries) > s.K {
+		st.Entries = st.Entries[:s.K]
+	}
+}
+
+// Result is the aggregate's answer: a number (count, sum, min, max, avg; nil for min/max/avg of no
+// values) or the ordered entries (top-k, bottom-k).
+func (st *State) Result(s Spec) any {
+	switch s.Kind {
+	case Count:
+		return st.N
+	case Sum:
+		return st.Sum
+	case Min:
+		if st.N == 0 {
+			return nil
+		}
+		return st.Lo
+	case Max:
+		if st.N == 0 {
+			return nil
+		}
+		return st.Hi
+	case Avg:
+		if st.N == 0 {
+			return nil
+		}
+		return st.Sum / float64(st.N)
+	case TopK, BottomK:
+		out := slices.Clone(st.Entries)
+		sort.Slice(out, func(i, j int) bool { return better(s, out[i], out[j]) })
+		if len(out) > s.K {
+			out = out[:s.K]
+		}
+		if out == nil {
+			out = []Entry{}
+		}
+		return out
+	}
+	return nil
+}
+
+// Groups holds the states of every aggregate per group ("" when the query has no group-by).
+type Groups struct {
+	Specs []Spec
+	By    map[string][]State
+}
+
+// NewGroups returns empty groups for specs.
+func NewGroups(specs []Spec) *Groups { return &Groups{Specs: specs, By: map[string][]State{}} }
+
+// Add adds one value of key to group g; it reports false when the group is new and maxGroups are held.
+func (gs *Groups) Add(g, key string, v float64, maxGroups int) bool {
+	sts, ok := gs.By[g]
+	if !ok {
+		if maxGroups > 0 && len(gs.By) >= maxGroups {
+			return false
+		}
+		sts = make([]State, len(gs.Specs))
+	}
+	for i, s := range gs.Specs {
+		sts[i].Add(s, key, v)
+	}
+	gs.By[g] = sts
+	return true
+}
+
+// Merge merges another Groups of the same specs.
+func (gs *Groups) Merge(o *Groups) {
+	for g, osts := range o.By {
+		sts, ok := gs.By[g]
+		if !ok {
+			sts = make([]State, len(gs.Specs))
+		}
+		for i, s := range gs.Specs {
+			sts[i].Merge(s, osts[i])
+		}
+		gs.By[g] = sts
+	}
+}
+
+// Names returns the group names in order.
+func (gs *Groups) Names() []string {
+	out := make([]string, 0, len(gs.By))
+	for g := range gs.By {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Encode appends the binary form of the states (not the specs: both ends know them).
+func (gs *Groups) Encode(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(gs.By)))
+	for _, g := range gs.Names() {
+		dst = appendString(dst, g)
+		for _, st := range gs.By[g] {
+			dst = binary.AppendVarint(dst, st.N)
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(st.Sum))
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(st.Lo))
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(st.Hi))
+			dst = binary.AppendUvarint(dst, uint64(len(st.Entries)))
+			for _, e := range st.Entries {
+				dst = appendString(dst, e.Key)
+				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.Value))
+			}
+		}
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint(limit uint64) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > limit {
+		r.err = ErrBadPartial
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrBadPartial
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) f64() float64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.err = ErrBadPartial
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *reader) str() string {
+	n := r.uvarint(uint64(len(r.b)))
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.err = ErrBadPartial
+	}
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// DecodeGroups decodes the states written by Encode for specs.
+func DecodeGroups(specs []Spec, b []byte) (*Groups, error) {
+	gs := NewGroups(specs)
+	r := &reader{b: b}
+	n := r.uvarint(uint64(len(b)))
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		g := r.str()
+		sts := make([]State, len(specs))
+		for j := range sts {
+			sts[j].N = r.varint()
+			sts[j].Sum, sts[j].Lo, sts[j].Hi = r.f64(), r.f64(), r.f64()
+			m := r.uvarint(2 * MaxK)
+			for k := uint64(0); k < m && r.err == nil; k++ {
+				sts[j].Entries = append(sts[j].Entries, Entry{Key: r.str(), Value: r.f64()})
+			}
+		}
+		gs.By[g] = sts
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = ErrBadPartial
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w (%d bytes)", r.err, len(b))
+	}
+	return gs, nil
+}
+
+// KeySegment returns segment i (0-based) of key split by sep, or "" when it has fewer.
+func KeySegment(key string, sep string, i int) string {
+	parts := strings.Split(key, sep)
+	if i < 0 || i >= len(parts) {
+		return ""
+	}
+	return parts[i]
+}

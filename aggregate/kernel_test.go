@@ -1,0 +1,125 @@
+package aggregate
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"reflect"
+	"sort"
+	"testing"
+)
+
+// TestMergeMatchesOnePass: adding values into random partials, merged in a random order and shape,
+// gives the same results as one pass over all values (the naive model), for every kernel; and the
+// encoding round-trips partials.
+func TestMergeMatchesOnePass(t *testing.T) {
+	specs := []Spec{{Kind: Count}, {Kind: Sum}, {Kind: Min}, {Kind: Max}, {Kind: Avg}, {Kind: TopK, K: 3}, {Kind: BottomK, K: 2}}
+	rng := rand.New(rand.NewSource(7))
+	for round := 0; round < 200; round++ {
+		n := rng.Intn(60)
+		type kv struct {
+			g, k string
+			v    float64
+		}
+		var in []kv
+		for i := 0; i < n; i++ {
+			in = append(in, kv{fmt.Sprint("g", rng.Intn(4)), fmt.Sprint("k", i), float64(rng.Intn(21) - 10)})
+		}
+		one := NewGroups(specs)
+		for _, x := range in {
+			one.Add(x.g, x.k, x.v, 0)
+		}
+		parts := make([]*Groups, 1+rng.Intn(5))
+		for i := range parts {
+			parts[i] = NewGroups(specs)
+		}
+		for _, x := range in {
+			parts[rng.Intn(len(parts))].Add(x.g, x.k, x.v, 0)
+		}
+		rng.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+		for len(parts) > 1 { // combine random pairs: any tree shape
+			i := rng.Intn(len(parts) - 1)
+			b, err := DecodeGroups(specs, parts[i+1].Encode(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts[i].Merge(b)
+			parts = append(parts[:i+1], parts[i+2:]...)
+		}
+		for _, g := range one.Names() {
+			for si, s := range specs {
+				want, got := one.By[g][si].Result(s), parts[0].By[g][si].Result(s)
+				if f, ok := want.(float64); ok && s.Kind == Avg {
+					if math.Abs(f-got.(float64)) > 1e-9 {
+						t.Fatalf("round %d group %s %s: %v, want %v", round, g, s.Kind, got, want)
+					}
+					continue
+				}
+				if !reflect.DeepEqual(want, got) {
+					t.Fatalf("round %d group %s %s: %v, want %v", round, g, s.Kind, got, want)
+				}
+			}
+		}
+		if len(one.By) != len(parts[0].By) {
+			t.Fatalf("round %d: %d groups, want %d", round, len(parts[0].By), len(one.By))
+		}
+		// the naive model of top-k itself: sort everything
+		for _, g := range one.Names() {
+			var vals []Entry
+			for _, x := range in {
+				if x.g == g {
+					vals = append(vals, Entry{x.k, x.v})
+				}
+			}
+			sort.Slice(vals, func(i, j int) bool {
+				if vals[i].Value != vals[j].Value {
+					return vals[i].Value > vals[j].Value
+				}
+				return vals[i].Key < vals[j].Key
+			})
+			if len(vals) > 3 {
+				vals = vals[:3]
+			}
+			if got := one.By[g][5].Result(specs[5]); !reflect.DeepEqual(got, vals) {
+				t.Fatalf("topk %v, want %v", got, vals)
+			}
+		}
+	}
+}
+
+func TestDecodeGroupsRejectsGarbage(t *testing.T) {
+	specs := []Spec{{Kind: Sum}}
+	gs := NewGroups(specs)
+	gs.Add("a", "k", 1, 0)
+	b := gs.Encode(nil)
+	for i := 0; i < len(b); i++ {
+		if _, err := DecodeGroups(specs, b[:i]); err == nil {
+			t.Fatalf("truncated at %d decoded", i)
+		}
+	}
+	if _, err := DecodeGroups(specs, append(b, 1)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+}
+
+func TestMaxGroups(t *testing.T) {
+	gs := NewGroups([]Spec{{Kind: Count}})
+	if !gs.Add("a", "k", 1, 1) || gs.Add("b", "k", 1, 1) || !gs.Add("a", "k2", 1, 1) {
+		t.Fatal("max groups not applied")
+	}
+}
+
+// FuzzDecodeGroups: no input panics the decoder, and what decodes re-encodes to a decodable form.
+func FuzzDecodeGroups(f *testing.F) {
+	specs := []Spec{{Kind: Sum}, {Kind: TopK, K: 2}}
+	gs := NewGroups(specs)
+	gs.Add("a", "k", 1, 0)
+	f.Add(gs.Encode(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if g, err := DecodeGroups(specs, b); err == nil {
+			if _, err := DecodeGroups(specs, g.Encode(nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package dht
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/vsdb/vsdb/aggregate"
+	"github.com/vsdb/vsdb/shard"
+)
+
+// EvalShard evaluates q over the keys of shard s (of ns) in st at nowMs: the shard's partial result,
+// and whether a group was dropped because MaxGroups groups were already held. It only reads.
+func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*aggregate.Groups, bool) {
+	gs := aggregate.NewGroups(q.Aggregates)
+	truncated := false
+	var field []byte
+	if q.Value.Field != "" {
+		field = []byte(q.Value.Field)
+	}
+	add := func(it shard.Item) {
+		var raw []byte
+		if field != nil {
+			v, ok := it.Field(field)
+			if !ok {
+				return
+			}
+			raw = v
+		} else if !it.IsHash() {
+			raw = it.String()
+		}
+		v, ok := aggregate.Number(raw)
+		if !ok || !q.Where.Keep(v) {
+			return
+		}
+		g := ""
+		if gb := q.GroupBy; gb != nil {
+			if gb.Field != "" {
+				if f, ok := it.Field([]byte(gb.Field)); ok {
+					g = string(f)
+				}
+			} else {
+				sep := gb.Sep
+				if sep == "" {
+					sep = ":"
+				}
+				g = aggregate.KeySegment(it.Key(), sep, *gb.Segment)
+			}
+		}
+		if !gs.Add(g, it.Key(), v, q.Groups()) {
+			truncated = true
+		}
+	}
+	first, last := SlotRange(s, ns)
+	switch {
+	case len(q.Keys) > 0:
+		for _, k := range q.Keys {
+			if ShardOfKey([]byte(k), ns) == s {
+				st.Peek([]byte(k), nowMs, add)
+			}
+		}
+	case len(q.Slots) > 0:
+		for _, r := range q.Slots {
+			lo, hi := max(int(first), r[0]), min(int(last), r[1])
+			if lo <= hi {
+				st.ForEachLive(uint16(lo), uint16(hi), nowMs, add)
+			}
+		}
+	case q.Match != "":
+		pat := []byte(q.Match)
+		st.ForEachLive(first, last, nowMs, func(it shard.Item) {
+			if shard.MatchGlob(pat, []byte(it.Key()), false) {
+				add(it)
+			}
+		})
+	default:
+		st.ForEachLive(first, last, nowMs, add)
+	}
+	return gs, truncated
+}
+
+// ShardsOfQuery returns the shards q's selection can reach.
+func ShardsOfQuery(q *aggregate.Query, ns int) []int {
+	var out []int
+	switch {
+	case len(q.Keys) > 0:
+		for _, k := range q.Keys {
+			s := ShardOfKey([]byte(k), ns)
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		slices.Sort(out)
+	case len(q.Slots) > 0:
+		for s := 0; s < ns; s++ {
+			first, last := SlotRange(s, ns)
+			for _, r := range q.Slots {
+				if r[0] <= int(last) && r[1] >= int(first) {
+					out = append(out, s)
+					break
+				}
+			}
+		}
+	default:
+		for s := 0; s < ns; s++ {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// QueryPartial is a shard's answer to an OpQuery: its groups and whether MaxGroups cut some off.
+// Encoded as the ShardReply part's Reply: one flag byte, then aggregate.Groups.Encode.
+func encodePartial(gs *aggregate.Groups, truncated bool) []byte {
+	flag := byte(0)
+	if truncated {
+		flag = 1
+	}
+	return gs.Encode([]byte{flag})
+}
+
+// DecodePartial decodes a shard's partial answer for q.
+func DecodePartial(q *aggregate.Query, b []byte) (*aggregate.Groups, bool, error) {
+	if len(b) == 0 || b[0] > 1 {
+		return nil, false, aggregate.ErrBadPartial
+	}
+	gs, err := aggregate.DecodeGroups(q.Aggregates, b[1:])
+	return gs, b[0] == 1, err
+}
+
+// decodeQuery reads an OpQuery's query (Cmds[0][0], JSON).
+func decodeQuery(op Op) (*aggregate.Query, bool) {
+	if len(op.Cmds) != 1 || len(op.Cmds[0]) != 1 {
+		return nil, false
+	}
+	var q aggregate.Query
+	if err := json.Unmarshal(op.Cmds[0][0], &q); err != nil || q.Validate() != nil {
+		return nil, false
+	}
+	return &q, true
+}
+
+// QueryOp returns the op of query q (already validated), with id and the mode's kind.
+func QueryOp(q *aggregate.Query, id uint64, nowMs int64) (Op, error) {
+	b, err := json.Marshal(q)
+	if err != nil {
+		return Op{}, err
+	}
+	return Op{Kind: OpQuery, ID: id, NowMs: nowMs, Cmds: [][][]byte{{b}}}, nil
+}

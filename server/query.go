@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/vsdb/vsdb/aggregate"
+	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/query"
+	"github.com/vsdb/vsdb/vsync"
+)
+
+// RunQuery runs an aggregation query (query.Runner): over the local store on a single node, through
+// the group on a cluster.
+func (n *Node) RunQuery(ctx context.Context, q *aggregate.Query) (*query.Result, error) {
+	if err := n.checkOpen(); err != nil {
+		return nil, err
+	}
+	if n.cluster != nil {
+		return n.cluster.RunQuery(ctx, q)
+	}
+	gs, truncated, err := n.dht.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &query.Result{Groups: gs, Shards: []int{0}, Truncated: truncated, Consistency: consistencyOf(q)}, nil
+}
+
+func consistencyOf(q *aggregate.Query) string {
+	if q.Consistency == "local" {
+		return "local"
+	}
+	return "cut"
+}
+
+// queryRetries bounds the attempts of a cluster query whose round a view change broke.
+const queryRetries = 3
+
+/*
+RunQuery on a cluster. Cut mode: the query is one OrderedQuery to the group; every member delivers it at
+the same point of the total order, and, per shard the selection reaches, one representative (rotating
+with the query id among the shard's ready replicas) evaluates its shard at exactly that point and
+answers with its partial; the others answer null. The originator merges one partial per shard, each
+exactly once. If a shard's partial is missing (the representative failed, a view change, a shard
+without a ready replica), the round is retried (a new id, so possibly other representatives) up to
+queryRetries times, then ErrUnavailable (HTTP 503). Local mode: the query travels unordered (Send) and
+every loaded replica answers from its current state; the originator keeps the first answer per shard.
+Partials are merged at the originator (a flat tree: the tree combining of the design is not built).
+*/
+func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query.Result, error) {
+	fl := vsync.FlavourOrdered
+	if q.Consistency == "local" {
+		fl = vsync.FlavourSend
+	}
+	need := dht.ShardsOfQuery(q, p.ns)
+	for attempt := 0; attempt < queryRetries; attempt++ {
+		in := p.cur()
+		if in.stopped.Load() {
+			break
+		}
+		id := p.nextID.Add(1)
+		op, err := dht.QueryOp(q, id, p.nowMs())
+		if err != nil {
+			return nil, err
+		}
+		res, err := in.gn.Query(ctx, p.cfg.Group, fl, op.Encode(nil), vsync.ReplyAll, 0)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			continue
+		}
+		parts := map[int]*aggregate.Groups{}
+		truncated := false
+		for _, r := range res.Replies {
+			sr, err := dht.DecodeShardReply(r.Payload)
+			if err != nil || len(sr.Parts) != 1 || parts[sr.Shard] != nil {
+				continue
+			}
+			gs, tr, err := dht.DecodePartial(q, sr.Parts[0].Reply)
+			if err != nil {
+				continue
+			}
+			parts[sr.Shard] = gs
+			truncated = truncated || tr
+		}
+		complete := true
+		for _, s := range need {
+			if parts[s] == nil {
+				complete = false
+			}
+		}
+		if !complete {
+			continue
+		}
+		total := aggregate.NewGroups(q.Aggregates)
+		for _, s := range need {
+			total.Merge(parts[s])
+		}
+		l := in.c.Layout()
+		return &query.Result{Groups: total, ViewID: l.ViewID, Cut: fmt.Sprintf("%s/%d", l.Self, id), Shards: need,
+			Truncated: truncated || len(total.By) > q.Groups(), Consistency: consistencyOf(q)}, nil
+	}
+	return nil, fmt.Errorf("%w: not every shard answered after %d attempts", query.ErrUnavailable, queryRetries)
+}
+
+// isVsdbQuery reports whether args is VSDB.QUERY (a vsdb command, answered before the table lookup).
+func isVsdbQuery(args [][]byte) bool {
+	return len(args[0]) == len("vsdb.query") && string(bytesToLower(args[0])) == "vsdb.query"
+}
+
+func bytesToLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// cmdVsdbQuery: VSDB.QUERY <json> runs an aggregation query (the body of POST /v1/query) and answers
+// the JSON answer as a bulk string, or an error.
+func cmdVsdbQuery(c *conn, args [][]byte) {
+	if len(args) != 2 {
+		c.out = redcon.AppendError(c.out, "ERR wrong number of arguments for 'vsdb.query' command")
+		return
+	}
+	q, err := query.Parse(args[1])
+	if err != nil {
+		c.out = redcon.AppendError(c.out, "ERR "+err.Error())
+		return
+	}
+	res, _, err := c.n.queries.Run(c.n.ctx, q)
+	if err != nil {
+		c.out = redcon.AppendError(c.out, "ERR "+err.Error())
+		return
+	}
+	b, err := json.Marshal(query.JSON(q, res))
+	if err != nil {
+		c.out = redcon.AppendError(c.out, "ERR "+err.Error())
+		return
+	}
+	c.out = redcon.AppendBulk(c.out, b)
+}
+
+// queryTimeoutDefault is the deadline of a query that gives none.
+const queryTimeoutDefault = 5 * time.Second
