@@ -352,25 +352,26 @@ func (m *Member) prepareDecision(d *Decision) {
 	for _, msg := range d.Msgs {
 		r := vs.rankOf(msg.From)
 		s := &vs.senders[r]
-		if msg.Idx > s.stable && s.held[msg.Idx] == nil {
-			c := *msg
-			s.held[msg.Idx] = &entry{msg: &c, persisted: true}
+		if msg.Idx > s.stable && s.held.get(msg.Idx) == nil {
+			e := newEntry(msg)
+			e.body.To, e.body.AckReq = msg.To, msg.AckReq // kept as the decision carried them
+			s.held.set(msg.Idx, e)
 		}
 	}
 	for r := range d.UpTo {
 		s := &vs.senders[r]
-		for s.held[s.recv+1] != nil {
+		for s.held.get(s.recv+1) != nil {
 			s.recv++
 		}
 	}
-	for _, p := range sortedKeys(vs.records) {
+	for _, p := range vs.records.keys() {
 		if p > d.Base {
-			delete(vs.records, p)
+			vs.records.remove(p)
 		}
 	}
 	vs.applied = wc.attempt // before the markers: they carry the attempt as their ballot
 	for _, rec := range d.Records {
-		vs.records[rec.Pos] = rec
+		vs.records.set(rec.Pos, rec)
 		if e := vs.lookup(rec.Ref); e != nil && e.msg.Flavour == FlavourSafe {
 			m.logSafe(e.msg)
 			m.mark(vs, e, rec.Pos)
@@ -393,7 +394,7 @@ func (m *Member) commitDecision() {
 		s := &vs.senders[r]
 		for s.scan < u {
 			s.scan++
-			if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
+			if e := s.held.get(s.scan); e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
 				m.deliverDecided(vs, e)
 			}
 		}
@@ -401,9 +402,9 @@ func (m *Member) commitDecision() {
 	end := d.Base + uint64(len(d.Records))
 	for vs.delivered < end {
 		p := vs.delivered + 1
-		e := vs.lookup(vs.records[p].Ref)
+		e := vs.lookup(vs.records.get(p).Ref)
 		if e == nil {
-			panic(fmt.Sprintf("vsync: %s: flush decision position %d without payload (view %d attempt %d base %d delivered %d ref %+v recs %+v)", m.cfg.Self, p, vs.view.ID, wc.attempt, d.Base, vs.delivered, vs.records[p].Ref, d.Records))
+			panic(fmt.Sprintf("vsync: %s: flush decision position %d without payload (view %d attempt %d base %d delivered %d ref %+v recs %+v)", m.cfg.Self, p, vs.view.ID, wc.attempt, d.Base, vs.delivered, vs.records.get(p).Ref, d.Records))
 		}
 		e.pos = p
 		if !e.delivered {

@@ -68,6 +68,11 @@ type Member struct {
 	ackDue    map[string]bool // peers owed a heartbeat with frontiers at the next Ready
 	knownDue  map[string]bool // peers owed a short "records known" heartbeat (no frontiers)
 	out       Ready
+	// The Messages and Events arrays of the Ready handed out last, reused by the next Ready (double
+	// buffering: the driver may still be reading one while the member fills the other).
+	spareMsgs   []Message
+	spareEvents []Event
+	heavyAt     int64 // tick of the last Ready with more than smallRecycled messages or events
 }
 
 // ownMsg is one of this member's multicasts: View 0 while it is queued.
@@ -308,12 +313,38 @@ func (m *Member) HasReady() bool {
 	return !m.out.IsEmpty()
 }
 
-// Ready returns what to persist, send and deliver; call Advance after executing it.
+// Ready returns what to persist, send and deliver; call Advance after executing it. Its Messages and
+// Events slices are valid until the next call of Ready, which reuses their arrays (copy what must live
+// longer; the messages' and events' own contents, e.g. payloads, are never reused).
 func (m *Member) Ready() Ready {
 	m.flushOutputs()
 	rd := m.out
-	m.out = Ready{}
+	if len(rd.Messages) > smallRecycled || len(rd.Events) > smallRecycled {
+		m.heavyAt = m.now
+	}
+	keep := m.now-m.heavyAt < keepLargeTicks
+	m.out = Ready{Messages: recycle(m.spareMsgs, keep), Events: recycle(m.spareEvents, keep)}
+	m.spareMsgs, m.spareEvents = rd.Messages, rd.Events
 	return rd
+}
+
+// Reuse of Ready arrays: an array of up to smallRecycled elements is always kept; a larger one (a
+// burst of deliveries) only until no Ready had more than smallRecycled messages or events for
+// keepLargeTicks, so under load the arrays stay at their high-water mark (no growslice copies per
+// Ready) and some time after the load they are let go.
+const (
+	smallRecycled  = 256
+	keepLargeTicks = 100
+)
+
+// recycle returns s emptied, its old elements zeroed (so they pin nothing), or nil for a large array
+// that is not to be kept.
+func recycle[T any](s []T, keepLarge bool) []T {
+	if cap(s) > smallRecycled && !keepLarge {
+		return nil
+	}
+	clear(s)
+	return s[:0]
 }
 
 // flushOutputs turns batched state (ordering records, acknowledgements) into messages.
@@ -324,26 +355,21 @@ func (m *Member) flushOutputs() {
 	if m.vs != nil {
 		m.vs.flushOrder(m)
 		if len(m.ackDue) > 0 {
-			peers := make([]string, 0, len(m.ackDue))
-			for p := range m.ackDue {
-				peers = append(peers, p)
-			}
-			sort.Strings(peers)
-			for _, p := range peers {
+			for _, p := range sortedKeys(m.ackDue) {
 				if m.vs.rankOf(p) >= 0 {
 					m.send(m.vs.heartbeat(m, p, false))
 				}
 			}
-			clear(m.ackDue)
 		}
 		if len(m.knownDue) > 0 {
 			for _, p := range sortedKeys(m.knownDue) {
-				if !m.ackDue[p] && m.vs.rankOf(p) >= 0 {
+				if !m.ackDue[p] && m.vs.rankOf(p) >= 0 { // a full heartbeat says what the short one would
 					m.send(m.vs.knownBeat(m, p))
 				}
 			}
 			clear(m.knownDue)
 		}
+		clear(m.ackDue)
 	}
 }
 
@@ -472,11 +498,11 @@ func (m *Member) Step(msg Message) {
 	m.vs.peers[rank].lastHeard = m.now
 	switch msg.Kind {
 	case MsgData:
-		m.vs.onData(m, msg)
+		m.vs.onData(m, &msg)
 	case MsgOrder:
-		m.vs.onOrder(m, msg)
+		m.vs.onOrder(m, &msg)
 	case MsgHeartbeat:
-		m.vs.onHeartbeat(m, rank, msg)
+		m.vs.onHeartbeat(m, rank, &msg)
 	case MsgFlushState:
 		m.onFlushState(msg)
 	case MsgFlushDecision:

@@ -96,7 +96,8 @@ type Event struct {
 }
 
 // Ready is what the driver must do, in this order: persist Entries (append and sync), remove Forget from
-// the log, send Messages, then hand Events to the application in order. Then call Advance.
+// the log, send Messages, then hand Events to the application in order. Then call Advance. Messages
+// and Events are valid until the next call of Member.Ready (their arrays are reused).
 type Ready struct {
 	Entries  []LogEntry
 	Forget   []Tag

@@ -10,7 +10,9 @@ frontier recv (for an acceptor, a SafeSend counts as received only once it is lo
 also a SafeSend acknowledgement), and scan, the FIFO delivery cursor for Sends. Ordering records map
 order positions to Refs; delivered is the number of positions delivered.
 
-Stability: every member piggybacks its frontier vector and delivered position on heartbeats. Message
+Stability: every member piggybacks its frontier vector and delivered position on heartbeats (and sends a
+sender one at once after AckEveryMsgs new messages from it, so a busy sender's MaxUnstable window is not
+paced by the heartbeat interval). Message
 (r, i) is released once every member's recv[r] ≥ i, it was delivered here, and, if ordered, every
 member delivered its position. Records at positions every member delivered are released too. So the
 memory held is the unstable window, bounded by MaxUnstable per sender.
@@ -30,11 +32,11 @@ type vstate struct {
 	senders []senderState
 	peers   []peerState
 
-	records     map[uint64]OrderRecord
-	unpersisted map[Tag][]Ref // held SafeSends waiting for the log (persisted false), by tag
-	orderKnown uint64 // contiguous positions with records
-	delivered  uint64 // positions delivered
-	stablePos  uint64 // records at positions ≤ stablePos were released
+	records     window[OrderRecord] // by position (Pos ≥ 1, so the zero record means none)
+	unpersisted map[Tag][]Ref       // held SafeSends waiting for the log (persisted false), by tag
+	orderKnown  uint64              // contiguous positions with records
+	delivered   uint64              // positions delivered
+	stablePos   uint64              // records at positions ≤ stablePos were released
 
 	nextIdx   uint64 // this member's last index sent in the view
 	nextPos   uint64 // sequencer: last position assigned
@@ -50,7 +52,7 @@ type vstate struct {
 }
 
 type senderState struct {
-	held      map[uint64]*entry
+	held      heldSet // received and not yet released, by index
 	recv      uint64
 	scan      uint64
 	orderNext uint64 // sequencer: next index to consider for ordering
@@ -67,7 +69,17 @@ type peerState struct {
 	toldRecv   uint64 // our receive frontier for this peer's multicasts, as last sent to it
 }
 
+// newEntry returns a held entry (persisted) for a copy of msg without its per-receiver fields; the
+// copy lives inside the entry (one allocation per received message).
+func newEntry(msg *Message) *entry {
+	e := &entry{body: *msg, persisted: true}
+	e.body.To, e.body.AckReq = "", false
+	e.msg = &e.body
+	return e
+}
+
 type entry struct {
+	body         Message // the held message (msg points here)
 	msg          *Message
 	delivered    bool
 	persisted    bool
@@ -104,7 +116,7 @@ func newVState(v View, self string, phiCfg int, now int64) *vstate {
 	if phi <= 0 || phi > n {
 		phi = n
 	}
-	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: map[uint64]OrderRecord{}, unpersisted: map[Tag][]Ref{}, startedAt: now, lastBeat: now,
+	vs := &vstate{view: v, me: v.RankOf(self), phi: phi, records: window[OrderRecord]{lo: 1}, unpersisted: map[Tag][]Ref{}, startedAt: now, lastBeat: now,
 		rank: make(map[string]int, n)}
 	for i, id := range v.Members {
 		vs.rank[id] = i
@@ -112,7 +124,7 @@ func newVState(v View, self string, phiCfg int, now int64) *vstate {
 	vs.senders = make([]senderState, n)
 	vs.peers = make([]peerState, n)
 	for i := range vs.senders {
-		vs.senders[i] = senderState{held: map[uint64]*entry{}, orderNext: 1}
+		vs.senders[i] = senderState{held: heldSet{lo: 1}, orderNext: 1}
 		vs.peers[i] = peerState{id: v.Members[i], recv: make([]uint64, n), lastHeard: now}
 	}
 	return vs
@@ -162,7 +174,7 @@ func (vs *vstate) lookup(r Ref) *entry {
 	if r.Rank < 0 || r.Rank >= len(vs.senders) {
 		return nil
 	}
-	return vs.senders[r.Rank].held[r.Idx]
+	return vs.senders[r.Rank].held.get(r.Idx)
 }
 
 // sendData multicasts an own message in the current view and receives it locally.
@@ -184,35 +196,32 @@ func (m *Member) sendData(msg *Message) {
 			m.send(c)
 		}
 	}
-	vs.onData(m, *msg)
-	if e := vs.senders[vs.me].held[msg.Idx]; e != nil {
+	vs.onData(m, msg)
+	if e := vs.senders[vs.me].held.get(msg.Idx); e != nil {
 		e.sentAt = m.now
 	}
 }
 
 // onData receives a multicast of the current view.
-func (vs *vstate) onData(m *Member, msg Message) {
+func (vs *vstate) onData(m *Member, msg *Message) {
 	r := vs.rankOf(msg.From)
 	s := &vs.senders[r]
 	if msg.AckReq && r != vs.me {
 		m.ackDue[msg.From] = true
 	}
-	if msg.Idx <= s.stable || s.held[msg.Idx] != nil {
+	if msg.Idx <= s.stable || s.held.get(msg.Idx) != nil {
 		return
 	}
-	c := msg
-	c.To = ""
-	c.AckReq = false
-	e := &entry{msg: &c, persisted: true}
-	s.held[msg.Idx] = e
-	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[c.Tag] != logDurable {
+	e := newEntry(msg)
+	s.held.set(msg.Idx, e)
+	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[msg.Tag] != logDurable {
 		e.persisted = false
-		vs.unpersisted[c.Tag] = append(vs.unpersisted[c.Tag], Ref{Rank: r, Idx: msg.Idx})
-		m.logSafe(&c)
+		vs.unpersisted[msg.Tag] = append(vs.unpersisted[msg.Tag], Ref{Rank: r, Idx: msg.Idx})
+		m.logSafe(e.msg)
 	}
 	if msg.Flavour == FlavourSafe && vs.orderKnown > vs.delivered {
 		for p := vs.delivered + 1; p <= vs.orderKnown; p++ {
-			if rec := vs.records[p]; rec.Ref.Rank == r && rec.Ref.Idx == msg.Idx {
+			if rec := vs.records.get(p); rec.Ref.Rank == r && rec.Ref.Idx == msg.Idx {
 				m.mark(vs, e, p)
 				break
 			}
@@ -280,7 +289,7 @@ func (vs *vstate) advance(m *Member, r int) {
 	s := &vs.senders[r]
 	moved := false
 	for {
-		e := s.held[s.recv+1]
+		e := s.held.get(s.recv + 1)
 		if e == nil || !e.persisted {
 			break
 		}
@@ -309,7 +318,7 @@ func (vs *vstate) deliverSends(m *Member, r int) {
 	s := &vs.senders[r]
 	for s.scan < s.recv {
 		s.scan++
-		if e := s.held[s.scan]; e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
+		if e := s.held.get(s.scan); e != nil && e.msg.Flavour == FlavourSend && !e.delivered {
 			m.deliver(vs, e)
 		}
 	}
@@ -327,8 +336,8 @@ func (vs *vstate) deliverOrdered(m *Member) {
 		}
 	}
 	for vs.delivered < known {
-		rec, ok := vs.records[vs.delivered+1]
-		if !ok {
+		rec := vs.records.get(vs.delivered + 1)
+		if rec.Pos == 0 {
 			return
 		}
 		e := vs.lookup(rec.Ref)
@@ -367,7 +376,7 @@ func (vs *vstate) order(m *Member) {
 	for r := range vs.senders {
 		s := &vs.senders[r]
 		for s.orderNext <= s.recv {
-			e := s.held[s.orderNext]
+			e := s.held.get(s.orderNext)
 			if e == nil || e.msg.Flavour == FlavourSend || e.pos != 0 {
 				s.orderNext++
 				continue
@@ -378,7 +387,7 @@ func (vs *vstate) order(m *Member) {
 			vs.nextPos++
 			e.pos = vs.nextPos
 			m.mark(vs, e, e.pos)
-			vs.records[vs.nextPos] = OrderRecord{Pos: vs.nextPos, Ref: Ref{Rank: r, Idx: s.orderNext}}
+			vs.records.set(vs.nextPos, OrderRecord{Pos: vs.nextPos, Ref: Ref{Rank: r, Idx: s.orderNext}})
 			s.orderNext++
 		}
 	}
@@ -398,7 +407,7 @@ func (vs *vstate) phiAcked(r int, idx uint64) bool {
 
 func (vs *vstate) knowRecords() {
 	for {
-		if _, ok := vs.records[vs.orderKnown+1]; !ok {
+		if !vs.records.has(vs.orderKnown + 1) {
 			return
 		}
 		vs.orderKnown++
@@ -424,7 +433,7 @@ func (vs *vstate) flushOrder(m *Member) {
 func (vs *vstate) orderMsg(m *Member, first, last uint64) Message {
 	msg := Message{Kind: MsgOrder, Group: m.cfg.Group, From: m.cfg.Self, View: vs.view.ID, Pos: first}
 	for p := first; p <= last; p++ {
-		msg.Refs = append(msg.Refs, vs.records[p].Ref)
+		msg.Refs = append(msg.Refs, vs.records.get(p).Ref)
 	}
 	return msg
 }
@@ -440,7 +449,7 @@ func (vs *vstate) broadcast(m *Member, msg Message) {
 }
 
 // onOrder receives sequencer records.
-func (vs *vstate) onOrder(m *Member, msg Message) {
+func (vs *vstate) onOrder(m *Member, msg *Message) {
 	if vs.frozen {
 		return // the order of this view is a flush decision's now
 	}
@@ -452,8 +461,8 @@ func (vs *vstate) onOrder(m *Member, msg Message) {
 		if p <= vs.stablePos {
 			continue
 		}
-		if _, ok := vs.records[p]; !ok {
-			vs.records[p] = OrderRecord{Pos: p, Ref: r}
+		if !vs.records.has(p) {
+			vs.records.set(p, OrderRecord{Pos: p, Ref: r})
 		}
 	}
 	before := vs.orderKnown
@@ -461,7 +470,7 @@ func (vs *vstate) onOrder(m *Member, msg Message) {
 	// Order markers only for the contiguous known prefix: a log that knows position q then knows every
 	// position before it, so an entry it has no position for belongs after all it knows (replay.go).
 	for p := before + 1; p <= vs.orderKnown; p++ {
-		m.mark(vs, vs.lookup(vs.records[p].Ref), p)
+		m.mark(vs, vs.lookup(vs.records.get(p).Ref), p)
 	}
 	if last := msg.Pos + uint64(len(msg.Refs)) - 1; len(msg.Refs) > 0 && last > vs.peers[0].orderKnown {
 		vs.peers[0].orderKnown = last
@@ -513,7 +522,7 @@ func (vs *vstate) knownBeat(m *Member, to string) Message {
 }
 
 // onHeartbeat records a peer's frontiers, retransmits what it lacks, and releases stable messages.
-func (vs *vstate) onHeartbeat(m *Member, a int, msg Message) {
+func (vs *vstate) onHeartbeat(m *Member, a int, msg *Message) {
 	p := &vs.peers[a]
 	if len(msg.Frontier) == len(vs.senders) {
 		for r, f := range msg.Frontier {
@@ -551,7 +560,7 @@ func (vs *vstate) retransmit(m *Member, a int) {
 	sent := 0
 	me := &vs.senders[vs.me]
 	for idx := p.recv[vs.me] + 1; idx <= vs.nextIdx && sent < m.cfg.RetransmitBatch; idx++ {
-		e := me.held[idx]
+		e := me.held.get(idx)
 		if e == nil || m.now-e.sentAt < int64(m.cfg.RetransmitTicks) {
 			break
 		}
@@ -596,20 +605,20 @@ func (vs *vstate) release(m *Member) {
 		}
 		top := vs.minRecv(r)
 		for s.stable < top {
-			e := s.held[s.stable+1]
+			e := s.held.get(s.stable + 1)
 			if e != nil {
 				if !e.delivered || (e.msg.Flavour != FlavourSend && (e.pos == 0 || e.pos > minDel)) {
 					break
 				}
-				delete(s.held, s.stable+1)
 			}
 			s.stable++
 		}
+		s.held.trim(s.stable + 1)
 	}
 	for vs.stablePos < minDel && vs.stablePos < vs.delivered {
 		vs.stablePos++
-		delete(vs.records, vs.stablePos)
 	}
+	vs.records.trim(vs.stablePos + 1)
 }
 
 // tick sends heartbeats, suspects silent peers and retransmits.
@@ -649,19 +658,19 @@ func (vs *vstate) state() *FlushState {
 			}
 			vs.wedgeFrontier[r] = s.recv
 		}
-		for _, idx := range sortedKeys(s.held) {
-			st.Msgs = append(st.Msgs, s.held[idx].msg)
+		for _, idx := range s.held.keys() {
+			st.Msgs = append(st.Msgs, s.held.get(idx).msg)
 		}
 	}
-	for _, p := range sortedKeys(vs.records) {
-		st.Records = append(st.Records, vs.records[p])
+	for _, p := range vs.records.keys() {
+		st.Records = append(st.Records, vs.records.get(p))
 	}
 	// A held message whose record was already released (every member delivered its position) still
 	// says where it was: without it the coordinator would take it for an unordered message.
 	for r := range vs.senders {
-		for _, idx := range sortedKeys(vs.senders[r].held) {
-			if e := vs.senders[r].held[idx]; e.pos != 0 {
-				if _, ok := vs.records[e.pos]; !ok {
+		for _, idx := range vs.senders[r].held.keys() {
+			if e := vs.senders[r].held.get(idx); e.pos != 0 {
+				if !vs.records.has(e.pos) {
 					st.Records = append(st.Records, OrderRecord{Pos: e.pos, Ref: Ref{Rank: r, Idx: idx}})
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -39,6 +40,11 @@ their stdin/stdout, one JSON line per command and per answer:
 A run is over at a child when it delivered count × len(senders) messages of run R. Throughput is
 deliveries of the run at one member divided by the time from its first to its last delivery; latency
 is measured by a single sender, closed loop: the time from Multicast to its own delivery of that message.
+The latency sender is the member of rank 1 (each child reports its rank with "ready"), so it is never
+the sequencer and every measured OrderedSend takes vsync's three one-way hops. Each child runs with
+GOMAXPROCS --gomaxprocs (default NumCPU/3: the three processes share the machine; with one P a hop's
+goroutine hand-offs stay on one thread instead of waking others). VSDB_BENCH_TIMELINE=1 makes every
+child print its deliveries per 10 ms of each run on stderr (to see stalls).
 Payloads carry the run id (4 bytes) and the sender's message index (8 bytes).
 */
 
@@ -57,6 +63,7 @@ type benchCmd struct {
 // benchAnswer is one child → parent line.
 type benchAnswer struct {
 	Ready     string  `json:"ready,omitempty"`
+	Rank      int     `json:"rank,omitempty"` // with Ready: the member's rank in the 3-member view (0 = sequencer)
 	Run       uint32  `json:"run,omitempty"`
 	Delivered int     `json:"delivered,omitempty"`
 	FirstNs   int64   `json:"first_ns,omitempty"`
@@ -71,6 +78,7 @@ func newBenchVsyncCmd() *cobra.Command {
 	var (
 		count, latCount, payload, batch int
 		maxUnstable, heartbeat          int
+		procs                           int
 		tick                            time.Duration
 		profileDir                      string
 		only                            string
@@ -85,7 +93,11 @@ func newBenchVsyncCmd() *cobra.Command {
 				return err
 			}
 			o := benchOptions{self: self, count: count, latCount: latCount, payload: payload, batch: batch,
-				tick: tick, profileDir: profileDir, maxUnstable: maxUnstable, heartbeat: heartbeat, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+				tick: tick, profileDir: profileDir, maxUnstable: maxUnstable, heartbeat: heartbeat, procs: procs,
+				out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+			if o.procs <= 0 {
+				o.procs = max(1, runtime.NumCPU()/3)
+			}
 			if only != "" {
 				o.only = strings.Split(only, ",")
 			}
@@ -99,6 +111,7 @@ func newBenchVsyncCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&tick, "tick", group.DefaultTick, "the vsync tick of the processes")
 	cmd.Flags().IntVar(&maxUnstable, "max-unstable", 0, "vsync MaxUnstable of the processes (0 = default 4096)")
 	cmd.Flags().IntVar(&heartbeat, "heartbeat-ticks", 0, "vsync HeartbeatTicks of the processes (0 = default 5)")
+	cmd.Flags().IntVar(&procs, "gomaxprocs", 0, "GOMAXPROCS of each process (0 = NumCPU/3, at least 1: the 3 processes share the machine)")
 	cmd.Flags().StringVar(&profileDir, "cpuprofile-dir", "", "write each child's CPU profile (whole life) to this directory")
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated subset of scenarios: throughput,latency,flavours")
 	cmd.AddCommand(newBenchVsyncNodeCmd())
@@ -109,6 +122,7 @@ type benchOptions struct {
 	self                            string
 	count, latCount, payload, batch int
 	maxUnstable, heartbeat          int
+	procs                           int
 	tick                            time.Duration
 	profileDir                      string
 	only                            []string
@@ -123,6 +137,7 @@ type benchCluster struct {
 	stdin   []io.WriteCloser
 	answers []chan benchAnswer
 	run     uint32
+	second  int // the node (1-based) with rank 1 in the view: not the sequencer, the latency sender
 }
 
 func startBenchCluster(ctx context.Context, o benchOptions, phi int) (*benchCluster, error) {
@@ -140,7 +155,8 @@ func startBenchCluster(ctx context.Context, o benchOptions, phi int) (*benchClus
 	for i := 1; i <= 3; i++ {
 		args := []string{"bench", "vsync", "node", "--id", fmt.Sprint(i), "--peers", peers, "--oracle", "1,2,3",
 			"--phi", fmt.Sprint(phi), "--tick", o.tick.String(), "--incarnation", "1",
-			"--max-unstable", fmt.Sprint(o.maxUnstable), "--heartbeat-ticks", fmt.Sprint(o.heartbeat)}
+			"--max-unstable", fmt.Sprint(o.maxUnstable), "--heartbeat-ticks", fmt.Sprint(o.heartbeat),
+			"--gomaxprocs", fmt.Sprint(o.procs)}
 		if o.profileDir != "" {
 			args = append(args, "--cpuprofile", filepath.Join(o.profileDir, fmt.Sprintf("phi%d-n%d.pprof", phi, i)))
 		}
@@ -176,10 +192,18 @@ func startBenchCluster(ctx context.Context, o benchOptions, phi int) (*benchClus
 		c.cmds, c.stdin, c.answers = append(c.cmds, cmd), append(c.stdin, in), append(c.answers, ch)
 	}
 	for i := range c.answers {
-		if _, err := c.next(i, 30*time.Second); err != nil {
-			c.close()
+		a, err := c.next(i, 30*time.Second)
+		if err != nil {
+			c.kill() // a child that never saw the 3-member view does not read its stdin
 			return nil, fmt.Errorf("node %d did not join: %w", i+1, err)
 		}
+		if a.Rank == 1 {
+			c.second = i + 1
+		}
+	}
+	if c.second == 0 {
+		c.kill()
+		return nil, errors.New("no node reported rank 1 in the 3-member view")
 	}
 	return c, nil
 }
@@ -222,6 +246,14 @@ func (c *benchCluster) do(cmd benchCmd) ([]benchAnswer, error) {
 	return out, nil
 }
 
+// kill ends every child at once (startup failed) and waits for them.
+func (c *benchCluster) kill() {
+	for _, cmd := range c.cmds {
+		_ = cmd.Process.Kill()
+	}
+	c.close()
+}
+
 func (c *benchCluster) close() {
 	for _, in := range c.stdin {
 		_ = in.Close() // the child quits when its stdin ends
@@ -248,8 +280,8 @@ func runVsyncBench(ctx context.Context, o benchOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(o.out, "vsdb bench vsync: 3 processes on loopback, tick %v, max-unstable %d, heartbeat-ticks %d (0 = vsync default), payload %d B, batch %d, %d msgs/sender (throughput; SafeSend %d), %d (latency; SafeSend %d)\n\n",
-		o.tick, o.maxUnstable, o.heartbeat, o.payload, o.batch, o.count, max(1, o.count/10), o.latCount, max(1, o.latCount/5))
+	fmt.Fprintf(o.out, "vsdb bench vsync: 3 processes on loopback, tick %v, max-unstable %d, heartbeat-ticks %d (0 = vsync default), GOMAXPROCS %d each, payload %d B, batch %d, %d msgs/sender (throughput; SafeSend %d), %d (latency; SafeSend %d)\n\n",
+		o.tick, o.maxUnstable, o.heartbeat, o.procs, o.payload, o.batch, o.count, max(1, o.count/10), o.latCount, max(1, o.latCount/5))
 	var rows []benchRow
 	defer func() { printBenchRows(o.out, rows) }() // also the rows measured before an error
 	measure := func(c *benchCluster, name string, fl string, tput, lat bool) error {
@@ -277,11 +309,11 @@ func runVsyncBench(ctx context.Context, o benchOptions) error {
 			if fl == "safe" { // SafeSend waits for acceptors' frontiers (heartbeats): far slower per message
 				n = max(1, n/5)
 			}
-			ans, err := c.do(benchCmd{Mode: "latency", Flavour: fl, Senders: []int{2}, Count: n, Payload: o.payload, Batch: 1})
+			ans, err := c.do(benchCmd{Mode: "latency", Flavour: fl, Senders: []int{c.second}, Count: n, Payload: o.payload, Batch: 1})
 			if err != nil {
 				return err
 			}
-			row.p50, row.p99 = ans[1].P50Us, ans[1].P99Us
+			row.p50, row.p99 = ans[c.second-1].P50Us, ans[c.second-1].P99Us
 		}
 		rows = append(rows, row)
 		return nil
@@ -357,6 +389,7 @@ func newBenchVsyncNodeCmd() *cobra.Command {
 		nf      groupNodeFlags
 		members int
 		cpuProf string
+		procs   int
 	)
 	cmd := &cobra.Command{
 		Use:    "node",
@@ -364,6 +397,9 @@ func newBenchVsyncNodeCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if procs > 0 {
+				runtime.GOMAXPROCS(procs)
+			}
 			if cpuProf != "" {
 				f, err := os.Create(cpuProf)
 				if err != nil {
@@ -387,6 +423,7 @@ func newBenchVsyncNodeCmd() *cobra.Command {
 	nf.register(cmd.Flags())
 	cmd.Flags().IntVar(&members, "members", 3, "wait for a view of this many members before answering ready")
 	cmd.Flags().StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the whole process life here")
+	cmd.Flags().IntVar(&procs, "gomaxprocs", 0, "GOMAXPROCS of this process (0 = Go's default)")
 	return cmd
 }
 
@@ -396,6 +433,7 @@ func newBenchVsyncNodeCmd() *cobra.Command {
 type benchApp struct {
 	self    string
 	members int
+	rank    int // in the first view of members members (set before ready is closed)
 	ready   chan struct{}
 	readyOn sync.Once
 	own     chan uint64 // latency mode: indices of own deliveries
@@ -413,7 +451,11 @@ type runCount struct {
 	want            int64 // 0 until the command arrived
 	firstNs, lastNs int64
 	done            chan struct{} // closed when delivered reaches want
+	buckets         []int         // VSDB_BENCH_TIMELINE: deliveries per 10 ms since the first
 }
+
+// benchTimeline makes children report deliveries per 10 ms on stderr (diagnosis of stalls).
+var benchTimeline = os.Getenv("VSDB_BENCH_TIMELINE") != ""
 
 // runLocked returns run r's counters, creating them (the caller holds a.mu).
 func (a *benchApp) runLocked(r uint32) *runCount {
@@ -430,7 +472,10 @@ func (a *benchApp) Event(_ *group.Responder, ev vsync.Event) {
 	switch ev.Kind {
 	case vsync.EventView:
 		if len(ev.View.Members) >= a.members {
-			a.readyOn.Do(func() { close(a.ready) })
+			a.readyOn.Do(func() {
+				a.rank = ev.View.RankOf(a.self)
+				close(a.ready)
+			})
 		}
 	case vsync.EventStopped:
 		a.mu.Lock()
@@ -450,6 +495,13 @@ func (a *benchApp) Event(_ *group.Responder, ev vsync.Event) {
 		}
 		rc.lastNs = now
 		rc.delivered++
+		if benchTimeline {
+			b := (now - rc.firstNs) / 10e6
+			for int64(len(rc.buckets)) <= b {
+				rc.buckets = append(rc.buckets, 0)
+			}
+			rc.buckets[b]++
+		}
 		if rc.delivered == rc.want {
 			close(rc.done)
 		}
@@ -484,7 +536,7 @@ func runBenchNode(ctx context.Context, cfg group.Config, g string, members int, 
 	case <-ctx.Done():
 		return nil
 	}
-	if err := enc.Encode(benchAnswer{Ready: node.MemberID()}); err != nil {
+	if err := enc.Encode(benchAnswer{Ready: node.MemberID(), Rank: app.rank}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)
@@ -565,9 +617,12 @@ func runBenchCmd(ctx context.Context, node *group.Node, g string, app *benchApp,
 	}
 	app.mu.Lock()
 	ans.Delivered, ans.FirstNs, ans.LastNs = int(rc.delivered), rc.firstNs, rc.lastNs
+	if benchTimeline {
+		fmt.Fprintf(os.Stderr, "node %d run %d deliveries per 10 ms: %v\n", self, c.Run, rc.buckets)
+	}
 	app.mu.Unlock()
 	st := node.Stats()
-	ans.Stats = fmt.Sprintf("inboxDropped=%d sendDropped=%d frames=%d writes=%d", st.InboxDropped, st.SendDropped,
-		st.Transport.FramesSent, st.Transport.Writes)
+	ans.Stats = fmt.Sprintf("inboxDropped=%d sendDropped=%d decodeErrors=%d unroutable=%d frames=%d writes=%d",
+		st.InboxDropped, st.SendDropped, st.DecodeErrors, st.Unroutable, st.Transport.FramesSent, st.Transport.Writes)
 	return ans
 }

@@ -1,9 +1,13 @@
 package group
 
 import (
+	"encoding/binary"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/vsdb/vsdb/vsync"
 )
 
 func TestEnvelopeRoundTrip(t *testing.T) {
@@ -65,4 +69,42 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatalf("re-encode of %x: %+v, %v", b, again, err)
 		}
 	})
+}
+
+// TestOutboxEnvelopes checks that sendMessages' envelope building (header, then length-prefixed
+// message encodings) decodes to the messages it was given, through the receiving decoder.
+func TestOutboxEnvelopes(t *testing.T) {
+	msgs := []vsync.Message{
+		{Kind: vsync.MsgData, Group: "g", From: "n1#1", To: "n2#1", View: 1, Idx: 1, Tag: vsync.Tag{Sender: "n1#1", Seq: 1},
+			Flavour: vsync.FlavourOrdered, Payload: []byte("p1")},
+		{Kind: vsync.MsgHeartbeat, Group: "g", From: "n1#1", To: "n2#1", View: 1, Frontier: []uint64{1, 0}},
+	}
+	b := &outBatch{}
+	for i := range msgs {
+		body, err := msgs[i].AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.bodies = binary.AppendUvarint(b.bodies, uint64(len(body)))
+		b.bodies = append(b.bodies, body...)
+		b.count++
+	}
+	env := append(appendEnvelopeHeader(nil, KindMember, "g", b.count), b.bodies...)
+	e, err := decodeEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != KindMember || e.Group != "g" || len(e.Bodies) != len(msgs) {
+		t.Fatalf("decoded %+v", e)
+	}
+	var dec vsync.Decoder
+	for i, body := range e.Bodies {
+		var got vsync.Message
+		if err := dec.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, msgs[i]) {
+			t.Errorf("message %d: got %+v, want %+v", i, got, msgs[i])
+		}
+	}
 }

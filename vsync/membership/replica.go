@@ -92,7 +92,7 @@ type Replica struct {
 	granted     map[string]int64
 	leaderSince int64
 	wasLeader   bool
-	out     Ready
+	out         Ready
 }
 
 type nopLogger struct{}
