@@ -19,7 +19,7 @@ run() { # name port clients requests test pids…
   echo "$out" | awk -F, -v name="$name" -v c="$c" -v t=$((c2 - c1)) -v n="$req" -v hz="$tck" \
     '{gsub(/"/, ""); printf "%-6s %-4s c=%-3s rps=%-10s p50_ms=%-7s cpu_us_per_op=%.2f\n", name, $1, c, $2, $6, t * 1e6 / hz / n}'
 }
-/tmp/vsdb-bench dev --nodes 3 --rf 3 --base-port 7500 >/tmp/cluster-compare.log 2>&1 &
+GOMAXPROCS=${NODE_GOMAXPROCS:-1} /tmp/vsdb-bench dev --nodes 3 --rf 3 --base-port 7500 >/tmp/cluster-compare.log 2>&1 &
 dev=$!
 redis-server --port 6390 --save '' --appendonly no >/dev/null 2>&1 &
 rs=$!

@@ -3,6 +3,7 @@ package dht
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/shard"
@@ -67,6 +68,15 @@ func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*ag
 		}
 	case q.Match != "":
 		pat := []byte(q.Match)
+		if prefix, ok := globPrefix(q.Match); ok {
+			// "prefix*": a prefix test instead of the glob matcher (14% of a scan otherwise)
+			st.ForEachLive(first, last, nowMs, func(it shard.Item) {
+				if strings.HasPrefix(it.Key(), prefix) {
+					add(it)
+				}
+			})
+			break
+		}
 		st.ForEachLive(first, last, nowMs, func(it shard.Item) {
 			if shard.MatchGlob(pat, []byte(it.Key()), false) {
 				add(it)
@@ -76,6 +86,16 @@ func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*ag
 		st.ForEachLive(first, last, nowMs, add)
 	}
 	return gs, truncated
+}
+
+// globPrefix reports whether pattern is a literal prefix followed by one '*' (no other glob
+// metacharacters), and returns the prefix.
+func globPrefix(pattern string) (string, bool) {
+	if !strings.HasSuffix(pattern, "*") {
+		return "", false
+	}
+	p := pattern[:len(pattern)-1]
+	return p, !strings.ContainsAny(p, "*?[\\")
 }
 
 // ShardsOfQuery returns the shards q's selection can reach.

@@ -12,7 +12,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Side-by-side benchmarks (see docs/benchmarks.md)"}
-	cmd.AddCommand(newBenchRedisCompareCmd(), newBenchVsyncCmd())
+	cmd.AddCommand(newBenchRedisCompareCmd(), newBenchVsyncCmd(), newBenchQueryCmd())
 	return cmd
 }
 
