@@ -323,27 +323,38 @@ func (p *clusterPlane) transferLoop() {
 	}
 }
 
+// maxIDBatch bounds the op ids one commit notice carries.
+const maxIDBatch = 4096
+
+// nextBatch waits for an id on ch, then takes whatever else is queued (up to maxIDBatch); false when
+// the plane closes.
+func (p *clusterPlane) nextBatch(ch chan uint64) ([]uint64, bool) {
+	var ids []uint64
+	select {
+	case <-p.ctx.Done():
+		return nil, false
+	case id := <-ch:
+		ids = append(ids, id)
+	}
+	for len(ids) < maxIDBatch {
+		select {
+		case id := <-ch:
+			ids = append(ids, id)
+		default:
+			return ids, true
+		}
+	}
+	return ids, true
+}
+
 // commitLoop multicasts acknowledged-write notices in batches (FIFO Send: they only release keys for
 // local reads, so they need no order with other senders).
 func (p *clusterPlane) commitLoop() {
 	defer p.wg.Done()
-	const maxBatch = 4096
 	for {
-		var ids []uint64
-		select {
-		case <-p.ctx.Done():
+		ids, ok := p.nextBatch(p.commits)
+		if !ok {
 			return
-		case id := <-p.commits:
-			ids = append(ids, id)
-		}
-	drain:
-		for len(ids) < maxBatch {
-			select {
-			case id := <-p.commits:
-				ids = append(ids, id)
-			default:
-				break drain
-			}
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 		_, _ = p.cur().gn.Send(ctx, p.cfg.Group, (&dht.Op{Kind: dht.OpCommit, IDs: ids}).Encode(nil))
@@ -397,21 +408,9 @@ func (p *clusterPlane) localReadsOK() bool {
 func (p *clusterPlane) softLoop() {
 	defer p.wg.Done()
 	for {
-		var ids []uint64
-		select {
-		case <-p.ctx.Done():
+		ids, ok := p.nextBatch(p.softIDs)
+		if !ok {
 			return
-		case id := <-p.softIDs:
-			ids = append(ids, id)
-		}
-	drain:
-		for len(ids) < 4096 {
-			select {
-			case id := <-p.softIDs:
-				ids = append(ids, id)
-			default:
-				break drain
-			}
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 		_, err := p.cur().gn.Flush(ctx, p.cfg.Group, 0)
