@@ -96,6 +96,8 @@ type clusterPlane struct {
 	ns    int
 
 	nextID  atomic.Uint64
+	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
+	sendSem chan struct{}  // batches in flight
 	commits chan uint64
 	softIDs chan uint64 // soft writes: their commit notice waits for a Flush
 	xfers   chan []dht.Transfer
@@ -121,6 +123,7 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 		logf = func(string, ...any) {}
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
+		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, maxBatchesInFlight),
 		commits: make(chan uint64, cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
 	inst, err := p.newInstance(cfg.Incarnation)
 	if err != nil {
@@ -129,7 +132,8 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	p.inst.Store(inst)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.lastBeatNs.Store(time.Now().UnixNano())
-	p.wg.Add(5)
+	p.wg.Add(6)
+	go p.batcher()
 	go p.watchdog()
 	go p.commitLoop()
 	go p.softLoop()
@@ -323,6 +327,114 @@ func (p *clusterPlane) transferLoop() {
 	}
 }
 
+/*
+Write batching (group commit). Strict writes that arrive while earlier batches are in flight wait in
+p.writes; the batcher takes everything waiting (up to maxBatchCmds commands) into one OrderedQuery as
+soon as one of maxBatchesInFlight slots is free. Every request's commands keep their order and get
+their own replies (each command's parts are indexed in the op). A batch is one op in the total order:
+its requests are applied together, which only strengthens their ordering; if any of them touches a
+shard without a ready replica the whole batch is refused (CLUSTERDOWN for each), as one op would be.
+*/
+const (
+	maxWriteQueue      = 4096
+	maxBatchCmds       = 1024
+	maxBatchesInFlight = 4
+)
+
+type writeReq struct {
+	cmds [][][]byte
+	res  chan writeRes // buffered (1): the sender never blocks
+}
+
+type writeRes struct {
+	parts []map[int][]byte // per command: shard → reply
+	err   error
+}
+
+func (p *clusterPlane) batcher() {
+	defer p.wg.Done()
+	for {
+		var first *writeReq
+		select {
+		case <-p.ctx.Done():
+			return
+		case first = <-p.writes:
+		}
+		select {
+		case <-p.ctx.Done():
+			first.res <- writeRes{err: p.ctx.Err()}
+			return
+		case p.sendSem <- struct{}{}:
+		}
+		batch := []*writeReq{first}
+		n := len(first.cmds)
+	drain:
+		for n < maxBatchCmds {
+			select {
+			case r := <-p.writes:
+				batch = append(batch, r)
+				n += len(r.cmds)
+			default:
+				break drain
+			}
+		}
+		p.wg.Add(1)
+		go p.sendBatch(batch, n)
+	}
+}
+
+// sendBatch runs one batch as one ordered op and hands each request its replies.
+func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
+	defer p.wg.Done()
+	defer func() { <-p.sendSem }()
+	cmds := make([][][]byte, 0, n)
+	for _, r := range batch {
+		cmds = append(cmds, r.cmds...)
+	}
+	op := dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: p.nowMs(), Cmds: cmds}
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+	defer cancel()
+	res, err := p.cur().gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	if err != nil {
+		for _, r := range batch {
+			r.res <- writeRes{err: err}
+		}
+		return
+	}
+	parts := collectParts(res, len(cmds))
+	off := 0
+	for _, r := range batch {
+		r.res <- writeRes{parts: parts[off : off+len(r.cmds)]}
+		off += len(r.cmds)
+	}
+	select {
+	case p.commits <- op.ID:
+	default: // full: the keys stay pending until the next view change (reads take the ordered path)
+	}
+}
+
+// collectParts sorts the members' answers into per-command, per-shard replies (the first of each).
+func collectParts(res vsync.QueryResult, ncmds int) []map[int][]byte {
+	parts := make([]map[int][]byte, ncmds)
+	for i := range parts {
+		parts[i] = map[int][]byte{}
+	}
+	for _, r := range res.Replies {
+		sr, err := dht.DecodeShardReply(r.Payload)
+		if err != nil {
+			continue
+		}
+		for _, pt := range sr.Parts {
+			if pt.Index < len(parts) {
+				if _, seen := parts[pt.Index][sr.Shard]; !seen {
+					parts[pt.Index][sr.Shard] = pt.Reply
+				}
+			}
+		}
+	}
+	return parts
+}
+
 // maxIDBatch bounds the op ids one commit notice carries.
 const maxIDBatch = 4096
 
@@ -505,36 +617,47 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 			return append(redcon.AppendArray(dst, len(cmds)), replies...), nil
 		}
 	}
-	kind := dht.OpRead
-	if write {
-		kind = dht.OpWrite
-	}
-	op := dht.Op{Kind: kind, ID: p.nextID.Add(1), NowMs: now, Cmds: cmds}
-	qctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
-	defer cancel()
-	want := vsync.ReplyAll
 	soft = soft && write && len(cmds) == 1 && len(dht.ShardsOf(cmds[0], p.ns)) == 1
-	if soft {
-		want = 1
-	}
-	res, err := in.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
-	if err != nil {
-		return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
-	}
-	parts := make([]map[int][]byte, len(cmds))
-	for i := range parts {
-		parts[i] = map[int][]byte{}
-	}
-	for _, r := range res.Replies {
-		sr, err := dht.DecodeShardReply(r.Payload)
-		if err != nil {
-			continue
+	var parts []map[int][]byte
+	if write && !soft {
+		// Strict writes go through the batcher (group commit).
+		req := &writeReq{cmds: cmds, res: make(chan writeRes, 1)}
+		select {
+		case p.writes <- req:
+		case <-ctx.Done():
+			return dst, ctx.Err()
 		}
-		for _, pt := range sr.Parts {
-			if pt.Index < len(parts) {
-				if _, seen := parts[pt.Index][sr.Shard]; !seen {
-					parts[pt.Index][sr.Shard] = pt.Reply
-				}
+		var r writeRes
+		select {
+		case r = <-req.res:
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		}
+		if r.err != nil {
+			return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", r.err)
+		}
+		parts = r.parts
+	} else {
+		kind := dht.OpRead
+		if write {
+			kind = dht.OpWrite
+		}
+		op := dht.Op{Kind: kind, ID: p.nextID.Add(1), NowMs: now, Cmds: cmds}
+		qctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
+		defer cancel()
+		want := vsync.ReplyAll
+		if soft {
+			want = 1
+		}
+		res, err := in.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
+		if err != nil {
+			return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
+		}
+		parts = collectParts(res, len(cmds))
+		if soft {
+			select {
+			case p.softIDs <- op.ID:
+			default: // full: the keys stay pending until the next view change
 			}
 		}
 	}
@@ -544,16 +667,6 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 			if _, ok := parts[i][s]; !ok {
 				return dht.AppendClusterDown(dst), nil
 			}
-		}
-	}
-	if write {
-		ch := p.commits
-		if soft {
-			ch = p.softIDs
-		}
-		select {
-		case ch <- op.ID:
-		default: // full: the keys stay pending until the next view change (reads take the ordered path)
 		}
 	}
 	if multi {
