@@ -70,6 +70,9 @@ func Scale(n int, multicasts int) (ScaleRow, error) {
 		}
 		done := true
 		for _, p := range w.procs[:n-1] {
+			if p.members == nil || p.members[0] == nil {
+				return row, fmt.Errorf("sim: scale %d: survivor %s stopped during the view change", n, p.name)
+			}
 			if p.members[0].View().ID <= viewBefore || p.members[0].Wedged() {
 				done = false
 			}
