@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -213,4 +214,64 @@ func TestParseAcceptsAGoodQuery(t *testing.T) {
 	if err != nil || q.GroupBy.Field != "region" || len(q.Aggregates) != 4 {
 		t.Fatalf("%+v %v", q, err)
 	}
+}
+
+// TestStream reads three server-sent events of a continuous query, checks each answer, and checks that
+// a client disconnect ends the stream without leaving a goroutine.
+func TestStream(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := NewHandler(Config{}, &fakeRunner{})
+	srv := httptest.NewServer(NewStreamHandler(h, 1))
+	defer srv.Close()
+	u := srv.URL + "?period=100ms&count=3&q=" + url.QueryEscape(goodQuery)
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header)
+	}
+	events := strings.Split(strings.TrimSpace(string(body)), "\n\n")
+	if len(events) != 3 {
+		t.Fatalf("%d events: %q", len(events), body)
+	}
+	for _, e := range events {
+		lines := strings.SplitN(e, "\n", 2)
+		if lines[0] != "event: result" || !strings.HasPrefix(lines[1], `data: {"columns":["count","sum","min","topk(1)"]`) {
+			t.Fatalf("event %q", e)
+		}
+	}
+	for _, bad := range []string{"?period=1ms&q=" + url.QueryEscape(goodQuery), "?period=1s&q=%7B%7D", "?period=1s&count=-1&q=" + url.QueryEscape(goodQuery)} {
+		resp, err := http.Get(srv.URL + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Fatalf("%s: %d", bad, resp.StatusCode)
+		}
+	}
+	// An endless stream, then the client goes away.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"?period=100ms&q="+url.QueryEscape(goodQuery), nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	// The one stream slot is taken: a second stream is refused.
+	if r2, err := http.Get(srv.URL + "?period=1s&q=" + url.QueryEscape(goodQuery)); err != nil || r2.StatusCode != 429 {
+		t.Fatalf("second stream: %v %v", r2, err)
+	} else {
+		r2.Body.Close()
+	}
+	cancel()
+	resp.Body.Close()
+	srv.CloseClientConnections()
+	http.DefaultClient.CloseIdleConnections()
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vsdb/vsdb/query"
 )
 
 // startHTTP binds the HTTP listener and serves /healthz and /metrics. Every timeout and the header
@@ -26,6 +28,7 @@ func (n *Node) startHTTP() error {
 	mux.HandleFunc("GET /healthz", n.handleHealthz)
 	mux.HandleFunc("GET /v1/cluster/digest", n.handleDigest)
 	mux.Handle("POST /v1/query", n.protectHTTP(n.queries))
+	mux.Handle("GET /v1/query/stream", n.protectHTTP(query.NewStreamHandler(n.queries, 0)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 4,
