@@ -29,6 +29,9 @@ const (
 	Avg     Kind = "avg"
 	TopK    Kind = "topk"    // the K largest values with their keys
 	BottomK Kind = "bottomk" // the K smallest values with their keys
+	// Distinct estimates the number of distinct values with a HyperLogLog of 2^12 registers: standard
+	// error 1.04/√4096 ≈ 1.6% (exact, by linear counting, while few registers are set).
+	Distinct Kind = "distinct"
 )
 
 // MaxK bounds K of top-k and bottom-k.
@@ -43,7 +46,7 @@ type Spec struct {
 // Validate reports a spec that cannot run.
 func (s Spec) Validate() error {
 	switch s.Kind {
-	case Count, Sum, Min, Max, Avg:
+	case Count, Sum, Min, Max, Avg, Distinct:
 		return nil
 	case TopK, BottomK:
 		if s.K < 1 || s.K > MaxK {
@@ -51,7 +54,7 @@ func (s Spec) Validate() error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: unknown aggregate %q (count, sum, min, max, avg, topk, bottomk)", ErrBadSpec, s.Kind)
+	return fmt.Errorf("%w: unknown aggregate %q (count, sum, min, max, avg, topk, bottomk, distinct)", ErrBadSpec, s.Kind)
 }
 
 // Entry is one (key, value) of a top-k or bottom-k result.
@@ -73,6 +76,7 @@ type State struct {
 	Sum     float64
 	Lo, Hi  float64
 	Entries []Entry
+	Regs    []byte // distinct: the HyperLogLog registers (hllRegisters), nil until the first value
 }
 
 // Add adds one value (with its key, for top-k/bottom-k).
@@ -88,6 +92,9 @@ func (st *State) Add(s Spec, key string, v float64) {
 	if s.Kind == TopK || s.Kind == BottomK {
 		st.Entries = append(st.Entries, Entry{Key: key, Value: v})
 		st.trim(s)
+	}
+	if s.Kind == Distinct {
+		st.hllAdd(v)
 	}
 }
 
@@ -107,6 +114,14 @@ func (st *State) Merge(s Spec, o State) {
 	if s.Kind == TopK || s.Kind == BottomK {
 		st.Entries = append(st.Entries, o.Entries...)
 		st.trim(s)
+	}
+	if s.Kind == Distinct && o.Regs != nil {
+		if st.Regs == nil {
+			st.Regs = make([]byte, hllRegisters)
+		}
+		for i, r := range o.Regs {
+			st.Regs[i] = max(st.Regs[i], r)
+		}
 	}
 }
 
@@ -154,6 +169,8 @@ func (st *State) Result(s Spec) any {
 			return nil
 		}
 		return st.Sum / float64(st.N)
+	case Distinct:
+		return st.hllEstimate()
 	case TopK, BottomK:
 		out := slices.Clone(st.Entries)
 		sort.Slice(out, func(i, j int) bool { return better(s, out[i], out[j]) })
@@ -232,6 +249,8 @@ func (gs *Groups) Encode(dst []byte) []byte {
 				dst = appendString(dst, e.Key)
 				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e.Value))
 			}
+			dst = binary.AppendUvarint(dst, uint64(len(st.Regs)))
+			dst = append(dst, st.Regs...)
 		}
 	}
 	return dst
@@ -310,6 +329,12 @@ func DecodeGroups(specs []Spec, b []byte) (*Groups, error) {
 			m := r.uvarint(2 * MaxK)
 			for k := uint64(0); k < m && r.err == nil; k++ {
 				sts[j].Entries = append(sts[j].Entries, Entry{Key: r.str(), Value: r.f64()})
+			}
+			if regs := r.str(); len(regs) > 0 {
+				if len(regs) != hllRegisters {
+					r.err = ErrBadPartial
+				}
+				sts[j].Regs = []byte(regs)
 			}
 		}
 		gs.By[g] = sts

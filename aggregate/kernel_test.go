@@ -13,7 +13,8 @@ import (
 // gives the same results as one pass over all values (the naive model), for every kernel; and the
 // encoding round-trips partials.
 func TestMergeMatchesOnePass(t *testing.T) {
-	specs := []Spec{{Kind: Count}, {Kind: Sum}, {Kind: Min}, {Kind: Max}, {Kind: Avg}, {Kind: TopK, K: 3}, {Kind: BottomK, K: 2}}
+	specs := []Spec{{Kind: Count}, {Kind: Sum}, {Kind: Min}, {Kind: Max}, {Kind: Avg}, {Kind: TopK, K: 3}, {Kind: BottomK, K: 2},
+		{Kind: Distinct}}
 	rng := rand.New(rand.NewSource(7))
 	for round := 0; round < 200; round++ {
 		n := rng.Intn(60)
@@ -122,4 +123,27 @@ func FuzzDecodeGroups(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDistinctWithinBound: the estimate of n distinct values (added in several partials, with
+// duplicates) is within 4 standard errors (4 × 1.6%) of n, and exact-ish for small n.
+func TestDistinctWithinBound(t *testing.T) {
+	s := Spec{Kind: Distinct}
+	for _, n := range []int{0, 1, 10, 100, 1000, 50000, 300000} {
+		parts := make([]State, 4)
+		for i := 0; i < n; i++ {
+			parts[i%4].Add(s, "", float64(i))
+			parts[(i+1)%4].Add(s, "", float64(i)) // every value twice
+		}
+		var total State
+		for _, p := range parts {
+			total.Merge(s, p)
+		}
+		got := total.Result(s).(int64)
+		tol := math.Max(1, 4*0.01625*float64(n))
+		if math.Abs(float64(got-int64(n))) > tol {
+			t.Fatalf("distinct of %d values estimated %d (tolerance %.0f)", n, got, tol)
+		}
+		t.Logf("n=%d estimate=%d", n, got)
+	}
 }

@@ -13,14 +13,14 @@ import (
 )
 
 // ArrowSchema is the schema of a query's Arrow answer: "group" (utf8), then one column per aggregate
-// named as in Columns: count as int64; sum, min, max, avg as float64 (null for min/max/avg of no
+// named as in Columns: count and distinct as int64; sum, min, max, avg as float64 (null for min/max/avg of no
 // values); top-k and bottom-k as utf8 holding the JSON array of {key, value} entries.
 func ArrowSchema(q *aggregate.Query) *arrow.Schema {
 	fields := []arrow.Field{{Name: "group", Type: arrow.BinaryTypes.String}}
 	for i, s := range q.Aggregates {
 		name := Columns(q)[i]
 		switch s.Kind {
-		case aggregate.Count:
+		case aggregate.Count, aggregate.Distinct:
 			fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64})
 		case aggregate.TopK, aggregate.BottomK:
 			fields = append(fields, arrow.Field{Name: name, Type: arrow.BinaryTypes.String})

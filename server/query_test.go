@@ -67,7 +67,8 @@ func loadRandom(t *testing.T, c *redis.Client, rng *rand.Rand, n int) *model {
 // randomQuery builds a random valid query over the model's keys.
 func randomQuery(rng *rand.Rand, m *model) *aggregate.Query {
 	q := &aggregate.Query{}
-	kinds := []aggregate.Kind{aggregate.Count, aggregate.Sum, aggregate.Min, aggregate.Max, aggregate.Avg, aggregate.TopK, aggregate.BottomK}
+	kinds := []aggregate.Kind{aggregate.Count, aggregate.Sum, aggregate.Min, aggregate.Max, aggregate.Avg, aggregate.TopK,
+		aggregate.BottomK, aggregate.Distinct}
 	for i := 0; i <= rng.Intn(3); i++ {
 		s := aggregate.Spec{Kind: kinds[rng.Intn(len(kinds))]}
 		if s.Kind == aggregate.TopK || s.Kind == aggregate.BottomK {
