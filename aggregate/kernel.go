@@ -32,6 +32,9 @@ const (
 	// Distinct estimates the number of distinct values with a HyperLogLog of 2^12 registers: standard
 	// error 1.04/√4096 ≈ 1.6% (exact, by linear counting, while few registers are set).
 	Distinct Kind = "distinct"
+	// Quantile estimates the Q-quantile (0 ≤ Q ≤ 1) with a log-bucket sketch (DDSketch's): the answer is
+	// within a relative error of QuantileRelErr of a value whose rank is the Q-quantile's.
+	Quantile Kind = "quantile"
 )
 
 // MaxK bounds K of top-k and bottom-k.
@@ -39,8 +42,9 @@ const MaxK = 1000
 
 // Spec is one aggregate of a query: Kind, and K for top-k/bottom-k.
 type Spec struct {
-	Kind Kind `json:"kind"`
-	K    int  `json:"k,omitempty"`
+	Kind Kind    `json:"kind"`
+	K    int     `json:"k,omitempty"`
+	Q    float64 `json:"q,omitempty"` // quantile: 0..1 (0.5 = median)
 }
 
 // Validate reports a spec that cannot run.
@@ -48,13 +52,18 @@ func (s Spec) Validate() error {
 	switch s.Kind {
 	case Count, Sum, Min, Max, Avg, Distinct:
 		return nil
+	case Quantile:
+		if !(s.Q >= 0 && s.Q <= 1) {
+			return fmt.Errorf("%w: quantile q = %v, want 0..1", ErrBadSpec, s.Q)
+		}
+		return nil
 	case TopK, BottomK:
 		if s.K < 1 || s.K > MaxK {
 			return fmt.Errorf("%w: %s k = %d, want 1..%d", ErrBadSpec, s.Kind, s.K, MaxK)
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: unknown aggregate %q (count, sum, min, max, avg, topk, bottomk, distinct)", ErrBadSpec, s.Kind)
+	return fmt.Errorf("%w: unknown aggregate %q (count, sum, min, max, avg, topk, bottomk, distinct, quantile)", ErrBadSpec, s.Kind)
 }
 
 // Entry is one (key, value) of a top-k or bottom-k result.
@@ -76,7 +85,8 @@ type State struct {
 	Sum     float64
 	Lo, Hi  float64
 	Entries []Entry
-	Regs    []byte // distinct: the HyperLogLog registers (hllRegisters), nil until the first value
+	Regs    []byte          // distinct: the HyperLogLog registers (hllRegisters), nil until the first value
+	Buckets map[int32]int64 // quantile: values per log bucket (see quantile.go)
 }
 
 // Add adds one value (with its key, for top-k/bottom-k).
@@ -96,6 +106,9 @@ func (st *State) Add(s Spec, key string, v float64) {
 	if s.Kind == Distinct {
 		st.hllAdd(v)
 	}
+	if s.Kind == Quantile {
+		st.sketchAdd(v)
+	}
 }
 
 // Merge adds another partial state of the same spec.
@@ -114,6 +127,14 @@ func (st *State) Merge(s Spec, o State) {
 	if s.Kind == TopK || s.Kind == BottomK {
 		st.Entries = append(st.Entries, o.Entries...)
 		st.trim(s)
+	}
+	if s.Kind == Quantile {
+		for b, c := range o.Buckets {
+			if st.Buckets == nil {
+				st.Buckets = map[int32]int64{}
+			}
+			st.Buckets[b] += c
+		}
 	}
 	if s.Kind == Distinct && o.Regs != nil {
 		if st.Regs == nil {
@@ -171,6 +192,11 @@ func (st *State) Result(s Spec) any {
 		return st.Sum / float64(st.N)
 	case Distinct:
 		return st.hllEstimate()
+	case Quantile:
+		if st.N == 0 {
+			return nil
+		}
+		return st.sketchQuantile(s.Q)
 	case TopK, BottomK:
 		out := slices.Clone(st.Entries)
 		sort.Slice(out, func(i, j int) bool { return better(s, out[i], out[j]) })
@@ -251,6 +277,11 @@ func (gs *Groups) Encode(dst []byte) []byte {
 			}
 			dst = binary.AppendUvarint(dst, uint64(len(st.Regs)))
 			dst = append(dst, st.Regs...)
+			dst = binary.AppendUvarint(dst, uint64(len(st.Buckets)))
+			for _, b := range sortedBuckets(st.Buckets) {
+				dst = binary.AppendVarint(dst, int64(b))
+				dst = binary.AppendVarint(dst, st.Buckets[b])
+			}
 		}
 	}
 	return dst
@@ -335,6 +366,18 @@ func DecodeGroups(specs []Spec, b []byte) (*Groups, error) {
 					r.err = ErrBadPartial
 				}
 				sts[j].Regs = []byte(regs)
+			}
+			nb := r.uvarint(maxBuckets)
+			for k := uint64(0); k < nb && r.err == nil; k++ {
+				b, c := r.varint(), r.varint()
+				if b < math.MinInt32 || b > math.MaxInt32 || c < 0 {
+					r.err = ErrBadPartial
+					break
+				}
+				if sts[j].Buckets == nil {
+					sts[j].Buckets = map[int32]int64{}
+				}
+				sts[j].Buckets[int32(b)] += c
 			}
 		}
 		gs.By[g] = sts

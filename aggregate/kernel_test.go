@@ -147,3 +147,33 @@ func TestDistinctWithinBound(t *testing.T) {
 		t.Logf("n=%d estimate=%d", n, got)
 	}
 }
+
+// TestQuantileWithinBound: the sketch's q-quantile over values split into partials is within the
+// relative error bound of the exact value of that rank.
+func TestQuantileWithinBound(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, q := range []float64{0, 0.01, 0.25, 0.5, 0.9, 0.99, 1} {
+		s := Spec{Kind: Quantile, Q: q}
+		var vals []float64
+		parts := make([]State, 3)
+		for i := 0; i < 20000; i++ {
+			v := math.Exp(rng.NormFloat64()*3) * float64(1-2*(i%5/4)) // spread over magnitudes, some negative
+			vals = append(vals, v)
+			parts[i%3].Add(s, "", v)
+		}
+		var total State
+		for _, p := range parts {
+			b, err := DecodeGroups([]Spec{s}, (&Groups{Specs: []Spec{s}, By: map[string][]State{"": {p}}}).Encode(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			total.Merge(s, b.By[""][0])
+		}
+		sort.Float64s(vals)
+		want := vals[int(q*float64(len(vals)-1))]
+		got := total.Result(s).(float64)
+		if math.Abs(got-want) > QuantileRelErr*math.Abs(want)+1e-9 {
+			t.Fatalf("q=%v: %v, exact %v (relative error %.4f)", q, got, want, math.Abs(got-want)/math.Abs(want))
+		}
+	}
+}

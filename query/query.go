@@ -262,6 +262,9 @@ func Columns(q *aggregate.Query) []string {
 		if s.K > 0 {
 			out[i] = fmt.Sprintf("%s(%d)", s.Kind, s.K)
 		}
+		if s.Kind == aggregate.Quantile {
+			out[i] = fmt.Sprintf("quantile(%g)", s.Q)
+		}
 	}
 	return out
 }

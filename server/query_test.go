@@ -68,11 +68,14 @@ func loadRandom(t *testing.T, c *redis.Client, rng *rand.Rand, n int) *model {
 func randomQuery(rng *rand.Rand, m *model) *aggregate.Query {
 	q := &aggregate.Query{}
 	kinds := []aggregate.Kind{aggregate.Count, aggregate.Sum, aggregate.Min, aggregate.Max, aggregate.Avg, aggregate.TopK,
-		aggregate.BottomK, aggregate.Distinct}
+		aggregate.BottomK, aggregate.Distinct, aggregate.Quantile}
 	for i := 0; i <= rng.Intn(3); i++ {
 		s := aggregate.Spec{Kind: kinds[rng.Intn(len(kinds))]}
 		if s.Kind == aggregate.TopK || s.Kind == aggregate.BottomK {
 			s.K = 1 + rng.Intn(4)
+		}
+		if s.Kind == aggregate.Quantile {
+			s.Q = float64(rng.Intn(101)) / 100
 		}
 		q.Aggregates = append(q.Aggregates, s)
 	}
