@@ -35,6 +35,8 @@ const (
 	// Quantile estimates the Q-quantile (0 ≤ Q ≤ 1) with a log-bucket sketch (DDSketch's): the answer is
 	// within a relative error of QuantileRelErr of a value whose rank is the Q-quantile's.
 	Quantile Kind = "quantile"
+	// CustomKind is an aggregator registered with RegisterCustom, named by Spec.Name.
+	CustomKind Kind = "custom"
 )
 
 // MaxK bounds K of top-k and bottom-k.
@@ -44,13 +46,19 @@ const MaxK = 1000
 type Spec struct {
 	Kind Kind    `json:"kind"`
 	K    int     `json:"k,omitempty"`
-	Q    float64 `json:"q,omitempty"` // quantile: 0..1 (0.5 = median)
+	Q    float64 `json:"q,omitempty"`    // quantile: 0..1 (0.5 = median)
+	Name string  `json:"name,omitempty"` // custom: the registered aggregator
 }
 
 // Validate reports a spec that cannot run.
 func (s Spec) Validate() error {
 	switch s.Kind {
 	case Count, Sum, Min, Max, Avg, Distinct:
+		return nil
+	case CustomKind:
+		if _, ok := customOf(s.Name); !ok {
+			return fmt.Errorf("%w: no custom aggregator %q is registered", ErrBadSpec, s.Name)
+		}
 		return nil
 	case Quantile:
 		if !(s.Q >= 0 && s.Q <= 1) {
@@ -87,6 +95,7 @@ type State struct {
 	Entries []Entry
 	Regs    []byte          // distinct: the HyperLogLog registers (hllRegisters), nil until the first value
 	Buckets map[int32]int64 // quantile: values per log bucket (see quantile.go)
+	Custom  []byte          // custom: the registered aggregator's state
 }
 
 // Add adds one value (with its key, for top-k/bottom-k).
@@ -109,6 +118,11 @@ func (st *State) Add(s Spec, key string, v float64) {
 	if s.Kind == Quantile {
 		st.sketchAdd(v)
 	}
+	if s.Kind == CustomKind {
+		if c, ok := customOf(s.Name); ok {
+			st.Custom = c.Add(st.Custom, key, v)
+		}
+	}
 }
 
 // Merge adds another partial state of the same spec.
@@ -127,6 +141,11 @@ func (st *State) Merge(s Spec, o State) {
 	if s.Kind == TopK || s.Kind == BottomK {
 		st.Entries = append(st.Entries, o.Entries...)
 		st.trim(s)
+	}
+	if s.Kind == CustomKind {
+		if c, ok := customOf(s.Name); ok {
+			st.Custom = c.Merge(st.Custom, o.Custom)
+		}
 	}
 	if s.Kind == Quantile {
 		for b, c := range o.Buckets {
@@ -197,6 +216,11 @@ func (st *State) Result(s Spec) any {
 			return nil
 		}
 		return st.sketchQuantile(s.Q)
+	case CustomKind:
+		if c, ok := customOf(s.Name); ok {
+			return c.Result(st.Custom)
+		}
+		return nil
 	case TopK, BottomK:
 		out := slices.Clone(st.Entries)
 		sort.Slice(out, func(i, j int) bool { return better(s, out[i], out[j]) })
@@ -282,6 +306,7 @@ func (gs *Groups) Encode(dst []byte) []byte {
 				dst = binary.AppendVarint(dst, int64(b))
 				dst = binary.AppendVarint(dst, st.Buckets[b])
 			}
+			dst = appendString(dst, string(st.Custom))
 		}
 	}
 	return dst
@@ -378,6 +403,12 @@ func DecodeGroups(specs []Spec, b []byte) (*Groups, error) {
 					sts[j].Buckets = map[int32]int64{}
 				}
 				sts[j].Buckets[int32(b)] += c
+			}
+			if cs := r.str(); len(cs) > 0 {
+				if len(cs) > MaxCustomStateBytes {
+					r.err = ErrBadPartial
+				}
+				sts[j].Custom = []byte(cs)
 			}
 		}
 		gs.By[g] = sts

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand"
@@ -175,5 +176,67 @@ func TestQuantileWithinBound(t *testing.T) {
 		if math.Abs(got-want) > QuantileRelErr*math.Abs(want)+1e-9 {
 			t.Fatalf("q=%v: %v, exact %v (relative error %.4f)", q, got, want, math.Abs(got-want)/math.Abs(want))
 		}
+	}
+}
+
+// TestCustomAggregator registers a custom aggregator (a product of the values, state as 8 bytes) and
+// checks it merges like the built-in kernels, survives the partial encoding, and refuses bad input.
+func TestCustomAggregator(t *testing.T) {
+	prod := Custom{
+		Add: func(st []byte, _ string, v float64) []byte {
+			p := 1.0
+			if st != nil {
+				p = math.Float64frombits(binary.LittleEndian.Uint64(st))
+			}
+			return binary.LittleEndian.AppendUint64(nil, math.Float64bits(p*v))
+		},
+		Merge: func(a, b []byte) []byte {
+			switch {
+			case a == nil:
+				return b
+			case b == nil:
+				return a
+			}
+			x := math.Float64frombits(binary.LittleEndian.Uint64(a)) * math.Float64frombits(binary.LittleEndian.Uint64(b))
+			return binary.LittleEndian.AppendUint64(nil, math.Float64bits(x))
+		},
+		Result: func(st []byte) any {
+			if st == nil {
+				return 1.0
+			}
+			return math.Float64frombits(binary.LittleEndian.Uint64(st))
+		},
+	}
+	if err := RegisterCustom("product", prod); err != nil {
+		t.Fatal(err)
+	}
+	if err := RegisterCustom("product", prod); err == nil {
+		t.Fatal("a second registration under one name was accepted")
+	}
+	if err := RegisterCustom("broken", Custom{}); err == nil {
+		t.Fatal("a registration without functions was accepted")
+	}
+	s := Spec{Kind: CustomKind, Name: "product"}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Spec{Kind: CustomKind, Name: "nope"}).Validate(); err == nil {
+		t.Fatal("an unregistered custom aggregator validated")
+	}
+	a, b := NewGroups([]Spec{s}), NewGroups([]Spec{s})
+	for i, v := range []float64{2, 3, 5, 7} {
+		if i%2 == 0 {
+			a.Add("", "k", v, 0)
+		} else {
+			b.Add("", "k", v, 0)
+		}
+	}
+	bb, err := DecodeGroups([]Spec{s}, b.Encode(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Merge(bb)
+	if got := a.By[""][0].Result(s); got != 210.0 {
+		t.Fatalf("product = %v, want 210", got)
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // ArrowSchema is the schema of a query's Arrow answer: "group" (utf8), then one column per aggregate
 // named as in Columns: count and distinct as int64; sum, min, max, avg as float64 (null for min/max/avg of no
-// values); top-k and bottom-k as utf8 holding the JSON array of {key, value} entries.
+// values); top-k and bottom-k as utf8 holding the JSON array of {key, value} entries; a custom
+// aggregator as utf8 holding its result as JSON.
 func ArrowSchema(q *aggregate.Query) *arrow.Schema {
 	fields := []arrow.Field{{Name: "group", Type: arrow.BinaryTypes.String}}
 	for i, s := range q.Aggregates {
@@ -22,7 +23,7 @@ func ArrowSchema(q *aggregate.Query) *arrow.Schema {
 		switch s.Kind {
 		case aggregate.Count, aggregate.Distinct:
 			fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64})
-		case aggregate.TopK, aggregate.BottomK:
+		case aggregate.TopK, aggregate.BottomK, aggregate.CustomKind:
 			fields = append(fields, arrow.Field{Name: name, Type: arrow.BinaryTypes.String})
 		default:
 			fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: true})

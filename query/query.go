@@ -265,6 +265,9 @@ func Columns(q *aggregate.Query) []string {
 		if s.Kind == aggregate.Quantile {
 			out[i] = fmt.Sprintf("quantile(%g)", s.Q)
 		}
+		if s.Kind == aggregate.CustomKind {
+			out[i] = s.Name
+		}
 	}
 	return out
 }

@@ -151,3 +151,8 @@ func cmdVsdbQuery(c *conn, args [][]byte) {
 
 // queryTimeoutDefault is the deadline of a query that gives none.
 const queryTimeoutDefault = 5 * time.Second
+
+// RegisterAggregator registers a custom aggregator for queries ({"kind": "custom", "name": name}) in
+// this process: an embedded node's program calls it at start, on every node of a cluster alike (see
+// aggregate.Custom for the contract).
+func RegisterAggregator(name string, c aggregate.Custom) error { return aggregate.RegisterCustom(name, c) }
