@@ -155,4 +155,6 @@ const queryTimeoutDefault = 5 * time.Second
 // RegisterAggregator registers a custom aggregator for queries ({"kind": "custom", "name": name}) in
 // this process: an embedded node's program calls it at start, on every node of a cluster alike (see
 // aggregate.Custom for the contract).
-func RegisterAggregator(name string, c aggregate.Custom) error { return aggregate.RegisterCustom(name, c) }
+func RegisterAggregator(name string, c aggregate.Custom) error {
+	return aggregate.RegisterCustom(name, c)
+}
