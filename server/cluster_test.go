@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -367,4 +368,65 @@ func TestClusterMemberRejoinsAfterStop(t *testing.T) {
 	if got := tc.nodes[2].cluster.cur().c.Stats().Keys; got != 2 {
 		t.Fatalf("rejoined node holds %d keys, want 2", got)
 	}
+}
+
+// TestClusterClientsPassTheSameCommands runs one command script through a plain go-redis client (one
+// node) and through go-redis's ClusterClient (routing by slot over three shards), each on its own key
+// space, and checks every reply against the expected one.
+func TestClusterClientsPassTheSameCommands(t *testing.T) {
+	tc := startTestCluster(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	type step struct {
+		args []any
+		want string // fmt.Sprint of the reply, or "ERR…" prefix of the error
+	}
+	script := func(p string) []step {
+		k := func(s string) string { return p + s }
+		return []step{
+			{[]any{"set", k("s"), "hello"}, "OK"},
+			{[]any{"get", k("s")}, "hello"},
+			{[]any{"append", k("s"), " world"}, "11"},
+			{[]any{"strlen", k("s")}, "11"},
+			{[]any{"getrange", k("s"), "0", "4"}, "hello"},
+			{[]any{"incr", k("n")}, "1"},
+			{[]any{"incrby", k("n"), "41"}, "42"},
+			{[]any{"incrbyfloat", k("n"), "0.5"}, "42.5"},
+			{[]any{"incr", k("s")}, "ERR value is not an integer or out of range"},
+			{[]any{"hset", k("h"), "a", "1", "b", "2"}, "2"},
+			{[]any{"hget", k("h"), "b"}, "2"},
+			{[]any{"hincrby", k("h"), "a", "9"}, "10"},
+			{[]any{"hlen", k("h")}, "2"},
+			{[]any{"get", k("h")}, "WRONGTYPE Operation against a key holding the wrong kind of value"},
+			{[]any{"expireat", k("s"), "4102444800"}, "1"},
+			{[]any{"expiretime", k("s")}, "4102444800"},
+			{[]any{"persist", k("s")}, "1"},
+			{[]any{"ttl", k("s")}, "-1"},
+			{[]any{"type", k("h")}, "hash"},
+			{[]any{"exists", k("s"), k("h"), k("missing")}, "2"},
+			{[]any{"mset", k("{t}x"), "1", k("{t}y"), "2"}, "OK"},
+			{[]any{"mget", k("{t}x"), k("{t}y"), k("{t}z")}, "[1 2 <nil>]"},
+			{[]any{"del", k("s"), k("n")}, "2"},
+			{[]any{"get", k("s")}, "redis: nil"},
+			{[]any{"setnx", k("s"), "again"}, "1"},
+			{[]any{"getdel", k("s")}, "again"},
+		}
+	}
+	run := func(name string, do func(args ...any) *redis.Cmd, prefix string) {
+		for i, s := range script(prefix) {
+			v, err := do(s.args...).Result()
+			got := fmt.Sprint(v)
+			if err != nil {
+				got = err.Error()
+			}
+			if got != s.want && !(strings.HasPrefix(s.want, "ERR") && strings.HasPrefix(got, s.want)) {
+				t.Fatalf("%s step %d %v: %q, want %q", name, i, s.args, got, s.want)
+			}
+		}
+	}
+	plain := tc.client(2)
+	run("plain client", func(a ...any) *redis.Cmd { return plain.Do(ctx, a...) }, "p:")
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.nodes[1].Addr().String()}, Protocol: 2})
+	defer cc.Close()
+	run("cluster client", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "c:")
 }
