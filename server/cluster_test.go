@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
+	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server/peer"
 )
@@ -429,4 +431,47 @@ func TestClusterClientsPassTheSameCommands(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.nodes[1].Addr().String()}, Protocol: 2})
 	defer cc.Close()
 	run("cluster client", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "c:")
+}
+
+// TestClusterNodeCloseLeavesNoGoroutine: a clustered embedded node (its group node, drivers, batcher,
+// commit loops, watchdog, transfer sender) stops every goroutine on Close.
+func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	addrs := freeAddrs(t, 1)
+	cfg := DefaultConfig()
+	cfg.Port, cfg.HTTPPort = 0, -1
+	cfg.Cluster = &ClusterConfig{Self: 1, PeerAddr: addrs[0], Peers: map[peer.NodeID]string{1: addrs[0]},
+		Oracle: []peer.NodeID{1}, Incarnation: 1}
+	n, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	deadline := time.NewTimer(20 * time.Second)
+	poll := time.NewTicker(10 * time.Millisecond)
+	for formed := false; !formed; {
+		l, ok := n.ClusterLayout()
+		formed = ok && len(l.Placement) == 1 && l.Ready[l.Placement[0]]
+		if !formed {
+			select {
+			case <-deadline.C:
+				t.Fatal("the one-node cluster did not form")
+			case <-poll.C:
+			}
+		}
+	}
+	deadline.Stop()
+	poll.Stop()
+	if err := n.Put(ctx, []byte("k"), []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := n.Get(ctx, []byte("k")); err != nil || !ok || string(v) != "v" {
+		t.Fatalf("Get = %q %v %v", v, ok, err)
+	}
+	if _, err := n.RunQuery(ctx, &aggregate.Query{Aggregates: []aggregate.Spec{{Kind: aggregate.Count}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
