@@ -34,6 +34,7 @@ type Transport struct {
 	closed  bool
 	peers   map[NodeID]*peer
 	pending map[net.Conn]struct{} // connections in their handshake, closed by Close
+	rngMu   sync.Mutex            // guards rng only: a leaf lock (peer.run holds its peer's lock when it asks for jitter)
 	rng     *rand.Rand            // backoff jitter; seeded from Self and Incarnation
 }
 
@@ -260,8 +261,10 @@ func (t *Transport) logf(format string, args ...any) {
 
 // jitter returns d scaled by a random factor in [0.75, 1.25).
 func (t *Transport) jitter(d time.Duration) time.Duration {
-	t.mu.Lock()
+	// Not t.mu: peer.run calls this holding its peer's lock, and Close takes t.mu then each peer's
+	// lock (removePeerLocked), so t.mu here would invert the lock order and deadlock.
+	t.rngMu.Lock()
 	f := 0.75 + 0.5*t.rng.Float64()
-	t.mu.Unlock()
+	t.rngMu.Unlock()
 	return time.Duration(float64(d) * f)
 }
