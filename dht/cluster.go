@@ -46,11 +46,12 @@ Invariants:
     flush delivered every message of the old view at every survivor.
 */
 type Cluster struct {
-	mu     sync.Mutex
-	params Params
-	ns     int
-	self   string
-	st     *shard.Store
+	mu       sync.Mutex
+	params   Params
+	ns       int
+	self     string
+	storeCfg shard.Config // for the empty store a member starts a new shard with
+	st       *shard.Store
 
 	view      vsync.View
 	placement []string
@@ -113,7 +114,7 @@ func NewCluster(self string, p Params, store shard.Config) (*Cluster, error) {
 	if err := store.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
-	return &Cluster{params: p, ns: p.Shards(), self: self, st: shard.NewStore(store), myShard: -1,
+	return &Cluster{params: p, ns: p.Shards(), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
 		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{}}, nil
 }
 
@@ -214,7 +215,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 		c.myShard = myShard
 		c.loaded = c.ready[c.self]
 		if !c.loaded {
-			c.st = shard.NewStore(c.storeConfig())
+			c.st = shard.NewStore(c.storeCfg)
 		}
 	}
 	c.load = nil
@@ -244,8 +245,6 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	}
 	return out
 }
-
-func (c *Cluster) storeConfig() shard.Config { return shard.Config{} }
 
 // donorOf is the first ready replica of shard s.
 func (c *Cluster) donorOf(s int) string {

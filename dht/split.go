@@ -195,36 +195,17 @@ func MergeReply(dst []byte, args [][]byte, ns int, parts map[int][]byte) []byte 
 		}
 		return dst
 	case "keys":
-		var all []protocol.Value
-		for s := 0; s < ns; s++ {
-			if r, ok := parts[s]; ok {
-				v, _ := parseReply(r)
-				all = append(all, v.Array...)
-			}
-		}
-		dst = redcon.AppendArray(dst, len(all))
-		for _, v := range all {
-			dst = protocol.AppendValue(dst, v)
-		}
-		return dst
+		return appendConcat(dst, parts, ns, func(v protocol.Value) []protocol.Value { return v.Array })
 	case "scan":
 		// Each shard scanned everything (the part asks for it, see ScanPart): one answer, cursor 0.
-		var all []protocol.Value
-		for s := 0; s < ns; s++ {
-			if r, ok := parts[s]; ok {
-				v, _ := parseReply(r)
-				if len(v.Array) == 2 {
-					all = append(all, v.Array[1].Array...)
-				}
-			}
-		}
 		dst = redcon.AppendArray(dst, 2)
 		dst = redcon.AppendBulkString(dst, "0")
-		dst = redcon.AppendArray(dst, len(all))
-		for _, v := range all {
-			dst = protocol.AppendValue(dst, v)
-		}
-		return dst
+		return appendConcat(dst, parts, ns, func(v protocol.Value) []protocol.Value {
+			if len(v.Array) == 2 {
+				return v.Array[1].Array
+			}
+			return nil
+		})
 	case "randomkey":
 		for s := 0; s < ns; s++ {
 			if r, ok := parts[s]; ok && !strings.HasPrefix(string(r), "$-1") {
@@ -240,6 +221,22 @@ func MergeReply(dst []byte, args [][]byte, ns int, parts map[int][]byte) []byte 
 		}
 	}
 	return redcon.AppendNull(dst)
+}
+
+// appendConcat appends one array of the elements pick takes from each shard's reply, in shard order.
+func appendConcat(dst []byte, parts map[int][]byte, ns int, pick func(protocol.Value) []protocol.Value) []byte {
+	var all []protocol.Value
+	for s := 0; s < ns; s++ {
+		if r, ok := parts[s]; ok {
+			v, _ := parseReply(r)
+			all = append(all, pick(v)...)
+		}
+	}
+	dst = redcon.AppendArray(dst, len(all))
+	for _, v := range all {
+		dst = protocol.AppendValue(dst, v)
+	}
+	return dst
 }
 
 // parseReply parses one RESP reply (a shard's own output; a malformed one reads as a zero Value).

@@ -98,41 +98,48 @@ func (tc *testCluster) stop(id peer.NodeID) {
 	delete(tc.nodes, id)
 }
 
-// waitLayout waits until every running node sees members members, all ready, with announced addresses.
-func (tc *testCluster) waitLayout(members int) {
-	tc.t.Helper()
+// eventually polls cond every 20 ms until it holds; after 30 s it calls onTimeout (a test failure).
+func eventually(t testing.TB, cond func() bool, onTimeout func()) {
+	t.Helper()
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
-	for {
-		ok := true
+	for !cond() {
+		select {
+		case <-deadline.C:
+			onTimeout()
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// waitLayout waits until every running node sees members members, all ready, with announced addresses.
+func (tc *testCluster) waitLayout(members int) {
+	tc.t.Helper()
+	settled := func() bool {
 		var view uint64
 		for _, nd := range tc.nodes {
 			l := nd.cluster.cur().c.Layout()
 			if len(l.Placement) != members || (view != 0 && l.ViewID != view) {
-				ok = false
-				break
+				return false
 			}
 			view = l.ViewID
 			for _, m := range l.Placement {
 				if !l.Ready[m] || l.Addrs[m] == "" {
-					ok = false
+					return false
 				}
 			}
 		}
-		if ok {
-			return
-		}
-		select {
-		case <-deadline.C:
-			for id, nd := range tc.nodes {
-				tc.t.Logf("node %d: %+v", id, nd.cluster.cur().c.Layout())
-			}
-			tc.t.Fatalf("cluster did not settle with %d ready members", members)
-		case <-poll.C:
-		}
+		return true
 	}
+	eventually(tc.t, settled, func() {
+		for id, nd := range tc.nodes {
+			tc.t.Logf("node %d: %+v", id, nd.cluster.cur().c.Layout())
+		}
+		tc.t.Fatalf("cluster did not settle with %d ready members", members)
+	})
 }
 
 func (tc *testCluster) client(id peer.NodeID) *redis.Client {
@@ -345,17 +352,7 @@ func TestClusterMemberRejoinsAfterStop(t *testing.T) {
 	if err := old.gn.Leave(ctx, "dht"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	poll := time.NewTicker(20 * time.Millisecond)
-	defer poll.Stop()
-	for tc.nodes[2].cluster.cur() == old {
-		select {
-		case <-deadline.C:
-			t.Fatal("node 2 did not rejoin")
-		case <-poll.C:
-		}
-	}
+	eventually(t, func() bool { return tc.nodes[2].cluster.cur() != old }, func() { t.Fatal("node 2 did not rejoin") })
 	tc.waitLayout(3)
 	if got := tc.nodes[2].cluster.cur().inc; got <= old.inc {
 		t.Fatalf("new incarnation %d, old %d", got, old.inc)
@@ -447,21 +444,10 @@ func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	deadline := time.NewTimer(20 * time.Second)
-	poll := time.NewTicker(10 * time.Millisecond)
-	for formed := false; !formed; {
+	eventually(t, func() bool {
 		l, ok := n.ClusterLayout()
-		formed = ok && len(l.Placement) == 1 && l.Ready[l.Placement[0]]
-		if !formed {
-			select {
-			case <-deadline.C:
-				t.Fatal("the one-node cluster did not form")
-			case <-poll.C:
-			}
-		}
-	}
-	deadline.Stop()
-	poll.Stop()
+		return ok && len(l.Placement) == 1 && l.Ready[l.Placement[0]]
+	}, func() { t.Fatal("the one-node cluster did not form") })
 	if err := n.Put(ctx, []byte("k"), []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
