@@ -252,11 +252,28 @@ func (gs *Groups) Add(g, key string, v float64, maxGroups int) bool {
 			return false
 		}
 		sts = make([]State, len(gs.Specs))
+		gs.By[g] = sts
 	}
 	for i, s := range gs.Specs {
 		sts[i].Add(s, key, v)
 	}
-	gs.By[g] = sts
+	return true
+}
+
+// AddBytes is Add with the group name as bytes: it copies the name only for a new group (the scan
+// path, where the name points into the store).
+func (gs *Groups) AddBytes(g []byte, key string, v float64, maxGroups int) bool {
+	sts, ok := gs.By[string(g)]
+	if !ok {
+		if maxGroups > 0 && len(gs.By) >= maxGroups {
+			return false
+		}
+		sts = make([]State, len(gs.Specs))
+		gs.By[string(g)] = sts
+	}
+	for i, s := range gs.Specs {
+		sts[i].Add(s, key, v)
+	}
 	return true
 }
 
@@ -424,9 +441,17 @@ func DecodeGroups(specs []Spec, b []byte) (*Groups, error) {
 
 // KeySegment returns segment i (0-based) of key split by sep, or "" when it has fewer.
 func KeySegment(key string, sep string, i int) string {
-	parts := strings.Split(key, sep)
-	if i < 0 || i >= len(parts) {
+	if i < 0 {
 		return ""
 	}
-	return parts[i]
+	rest := key
+	for ; i > 0; i-- {
+		_, after, found := strings.Cut(rest, sep)
+		if !found {
+			return ""
+		}
+		rest = after
+	}
+	seg, _, _ := strings.Cut(rest, sep)
+	return seg
 }

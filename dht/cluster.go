@@ -68,6 +68,12 @@ type Cluster struct {
 
 	pending    map[string]int
 	pendingOps map[opRef][]string
+
+	// Tree combining of cut queries (tree.go).
+	rounds     map[roundKey]*round
+	roundSeq   uint64
+	earlyParts []earlyPartial
+	outgoing   []Outgoing
 }
 
 type opRef struct {
@@ -115,7 +121,8 @@ func NewCluster(self string, p Params, store shard.Config) (*Cluster, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	return &Cluster{params: p, ns: p.Shards(), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
-		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{}}, nil
+		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{},
+		rounds: map[roundKey]*round{}}, nil
 }
 
 // Params returns the DHT parameters.
@@ -199,6 +206,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	}
 	clear(c.pending)
 	clear(c.pendingOps)
+	c.endRounds()
 	// The founders of a group (or of a restart) hold their (empty) shards; a shard that no ready
 	// member holds any more lost its data: its members start it empty.
 	for s := 0; s < c.ns; s++ {
@@ -337,11 +345,21 @@ func (c *Cluster) Stop() {
 
 // Apply applies one delivered op from sender and returns this member's answer (nil: no answer; the
 // driver sends a null reply for a query). ordered says whether it came in the total order (an
-// OrderedSend or OrderedQuery); an aggregation query that did not runs in local mode.
+// OrderedSend or OrderedQuery); an aggregation query that did not runs in local mode. A driver that
+// runs cut queries uses ApplyDelivery, which can defer a query's answer.
 func (c *Cluster) Apply(sender string, payload []byte, ordered bool) []byte {
+	reply, _ := c.ApplyDelivery(sender, payload, ordered, 0)
+	return reply
+}
+
+// ApplyDelivery is Apply for a delivery that is vsync query queryID (0 if it is not a query). With
+// deferred, the answer is not ready (a cut query's combining tree waits for children): the driver
+// must not answer now; the answer comes later as an Outgoing with Reply set (TakeOutgoing), which the
+// driver must drain after every ApplyDelivery, OnView and OnPartial.
+func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, queryID uint64) (reply []byte, deferred bool) {
 	op, err := DecodeOp(payload)
 	if err != nil {
-		return nil // not an op of this layer: ignored at every member alike
+		return nil, false // not an op of this layer: ignored at every member alike
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -365,49 +383,41 @@ func (c *Cluster) Apply(sender string, payload []byte, ordered bool) []byte {
 			delete(c.pendingOps, ref)
 		}
 	case OpQuery:
-		return c.applyQuery(op, sender, !ordered)
+		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
 		if !c.servable(op.Cmds) {
-			return nil
+			return nil, false
 		}
 		if c.myShard < 0 {
-			return nil
+			return nil, false
 		}
 		if !c.loaded {
 			if op.Kind == OpWrite && c.load != nil {
 				op.Cmds = cloneCmds(op.Cmds)
 				c.load.buffered = append(c.load.buffered, op)
 			}
-			return nil
+			return nil, false
 		}
-		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard})
+		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}), false
 	}
-	return nil
+	return nil, false
 }
 
-// applyQuery answers an aggregation query. Ordered (cut): only this shard's representative for the
-// query answers, chosen among the shard's ready replicas by the query id (so representatives rotate
-// across queries); every member picks the same one at this point of the order. Local: every loaded
-// replica answers (the originator keeps one answer per shard).
-func (c *Cluster) applyQuery(op Op, sender string, local bool) []byte {
+// applyQuery answers an aggregation query. Ordered (cut): this member's part in the query's combining
+// tree (tree.go): only the representative of each shard the query reaches evaluates, and the partials
+// travel up the tree to the originator. Local: every loaded replica answers its shard's partial from
+// its current state (the originator keeps one answer per shard).
+func (c *Cluster) applyQuery(op Op, sender string, local bool, queryID uint64) ([]byte, bool) {
 	q, ok := decodeQuery(op)
 	if !ok || c.myShard < 0 || !c.loaded || !slices.Contains(ShardsOfQuery(q, c.ns), c.myShard) {
-		return nil
+		return nil, false
 	}
 	if !local {
-		var reps []string
-		for _, m := range ReplicasOf(c.placement, c.myShard, c.ns) {
-			if c.ready[m] {
-				reps = append(reps, m)
-			}
-		}
-		if len(reps) == 0 || reps[op.ID%uint64(len(reps))] != c.self {
-			return nil
-		}
+		return c.combineQuery(op, q, sender, queryID)
 	}
 	gs, truncated := EvalShard(c.st, q, c.myShard, c.ns, op.NowMs)
-	r := ShardReply{Shard: c.myShard, Parts: []Part{{Index: 0, Reply: encodePartial(gs, truncated)}}}
-	return r.Encode(nil)
+	p := Partial{Shards: []int{c.myShard}, Truncated: truncated, Groups: gs}
+	return p.Encode(nil), false
 }
 
 // servable reports whether every shard the commands touch has a ready replica and the view is big

@@ -20,7 +20,8 @@ const (
 	OpAnnounce                   // a member's client-facing address (Addr)
 	OpReady                      // member Addr finished loading shard Shard (it may now donate it)
 	OpChunk                      // point-to-point: chunk Seq of shard Shard's slice at view ID (Cmds); Last ends it
-	OpQuery                      // an aggregation query (Cmds[0][0], JSON): one representative per shard answers
+	OpQuery                      // an aggregation query (Cmds[0][0], JSON; Shard: the combining tree's fan-out)
+	OpPartial                    // point-to-point: a combined partial (Cmds[0][0]) of query ID from Addr, for the parent in its tree
 )
 
 // Op is one replicated operation. Every member delivers it at the same point of the group's total
@@ -32,7 +33,7 @@ type Op struct {
 	Cmds  [][][]byte // OpWrite/OpRead: the commands, in order (one, or a MULTI/EXEC body, or MSET parts)
 	IDs   []uint64   // OpCommit
 	Addr  string     // OpAnnounce, OpReady (the member)
-	Shard int        // OpReady, OpChunk
+	Shard int        // OpReady, OpChunk: the shard; OpQuery: the combining tree's fan-out
 	Seq   uint64     // OpChunk
 	Last  bool       // OpChunk
 }
@@ -132,7 +133,7 @@ func DecodeOp(b []byte) (Op, error) {
 		return Op{}, fmt.Errorf("%w: unknown version", ErrBadOp)
 	}
 	op := Op{Kind: OpKind(b[1])}
-	if op.Kind < OpWrite || op.Kind > OpQuery {
+	if op.Kind < OpWrite || op.Kind > OpPartial {
 		return Op{}, fmt.Errorf("%w: unknown kind %d", ErrBadOp, b[1])
 	}
 	d := &decoder{b: b[2:]}

@@ -18,6 +18,14 @@ func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*ag
 	if q.Value.Field != "" {
 		field = []byte(q.Value.Field)
 	}
+	var groupField []byte
+	sep := ":"
+	if gb := q.GroupBy; gb != nil {
+		groupField = []byte(gb.Field)
+		if gb.Sep != "" {
+			sep = gb.Sep
+		}
+	}
 	add := func(it shard.Item) {
 		var raw []byte
 		if field != nil {
@@ -33,21 +41,17 @@ func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*ag
 		if !ok || !q.Where.Keep(v) {
 			return
 		}
-		g := ""
-		if gb := q.GroupBy; gb != nil {
-			if gb.Field != "" {
-				if f, ok := it.Field([]byte(gb.Field)); ok {
-					g = string(f)
-				}
-			} else {
-				sep := gb.Sep
-				if sep == "" {
-					sep = ":"
-				}
-				g = aggregate.KeySegment(it.Key(), sep, *gb.Segment)
-			}
+		var kept bool
+		switch gb := q.GroupBy; {
+		case gb == nil:
+			kept = gs.Add("", it.Key(), v, q.Groups())
+		case gb.Field != "":
+			g, _ := it.Field(groupField)
+			kept = gs.AddBytes(g, it.Key(), v, q.Groups())
+		default:
+			kept = gs.Add(aggregate.KeySegment(it.Key(), sep, *gb.Segment), it.Key(), v, q.Groups())
 		}
-		if !gs.Add(g, it.Key(), v, q.Groups()) {
+		if !kept {
 			truncated = true
 		}
 	}
@@ -128,25 +132,6 @@ func ShardsOfQuery(q *aggregate.Query, ns int) []int {
 	return out
 }
 
-// QueryPartial is a shard's answer to an OpQuery: its groups and whether MaxGroups cut some off.
-// Encoded as the ShardReply part's Reply: one flag byte, then aggregate.Groups.Encode.
-func encodePartial(gs *aggregate.Groups, truncated bool) []byte {
-	flag := byte(0)
-	if truncated {
-		flag = 1
-	}
-	return gs.Encode([]byte{flag})
-}
-
-// DecodePartial decodes a shard's partial answer for q.
-func DecodePartial(q *aggregate.Query, b []byte) (*aggregate.Groups, bool, error) {
-	if len(b) == 0 || b[0] > 1 {
-		return nil, false, aggregate.ErrBadPartial
-	}
-	gs, err := aggregate.DecodeGroups(q.Aggregates, b[1:])
-	return gs, b[0] == 1, err
-}
-
 // decodeQuery reads an OpQuery's query (Cmds[0][0], JSON).
 func decodeQuery(op Op) (*aggregate.Query, bool) {
 	if len(op.Cmds) != 1 || len(op.Cmds[0]) != 1 {
@@ -159,11 +144,12 @@ func decodeQuery(op Op) (*aggregate.Query, bool) {
 	return &q, true
 }
 
-// QueryOp returns the op of query q (already validated), with id and the mode's kind.
-func QueryOp(q *aggregate.Query, id uint64, nowMs int64) (Op, error) {
+// QueryOp returns the op of query q (already validated), with id, and the combining tree's fan-out
+// (0: DefaultQueryFanout).
+func QueryOp(q *aggregate.Query, id uint64, nowMs int64, fanout int) (Op, error) {
 	b, err := json.Marshal(q)
 	if err != nil {
 		return Op{}, err
 	}
-	return Op{Kind: OpQuery, ID: id, NowMs: nowMs, Cmds: [][][]byte{{b}}}, nil
+	return Op{Kind: OpQuery, ID: id, NowMs: nowMs, Cmds: [][][]byte{{b}}, Shard: fanout}, nil
 }

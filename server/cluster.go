@@ -42,6 +42,9 @@ type ClusterConfig struct {
 	OpTimeout time.Duration
 	// CommitQueue bounds the acknowledged-write notices waiting to be multicast. Default 65536.
 	CommitQueue int
+	// QueryFanout is the fan-out of a cut query's combining tree (each representative merges the
+	// partials of up to QueryFanout children before sending up; dht/tree.go). Default 2; 1 to 64.
+	QueryFanout int
 	// Consistency is the write mode of new connections: "strict" (default) or "soft" (CLIENT
 	// CONSISTENCY changes it per connection).
 	Consistency string
@@ -63,6 +66,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.CommitQueue == 0 {
 		c.CommitQueue = 65536
+	}
+	if c.QueryFanout == 0 {
+		c.QueryFanout = dht.DefaultQueryFanout
 	}
 	if c.Consistency == "" {
 		c.Consistency = "strict"
@@ -217,6 +223,7 @@ func (p *clusterPlane) announce(addr string) {
 // Event is the group driver's upcall (group.Application): it runs on the driver goroutine.
 func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 	p := in.p
+	defer in.sendOutgoing(r)
 	switch ev.Kind {
 	case vsync.EventView:
 		if xs := in.c.OnView(ev.View); len(xs) > 0 {
@@ -237,18 +244,27 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			p.note(&dht.Op{Kind: dht.OpAnnounce, Addr: *a})
 		}
 	case vsync.EventDeliver:
-		reply := in.c.Apply(ev.Delivery.Tag.Sender, ev.Delivery.Payload, ev.Delivery.Flavour != vsync.FlavourSend)
+		reply, deferred := in.c.ApplyDelivery(ev.Delivery.Tag.Sender, ev.Delivery.Payload, ev.Delivery.Flavour != vsync.FlavourSend, r.QueryID())
 		if r.Query() {
-			if reply != nil {
+			switch {
+			case deferred:
+				r.Defer()
+			case reply != nil:
 				_ = r.Reply(reply)
-			} else {
+			default:
 				_ = r.NullReply()
 			}
 		}
 	case vsync.EventP2P:
 		op, err := dht.DecodeOp(ev.Delivery.Payload)
-		if err == nil && op.Kind == dht.OpChunk && in.c.OnChunk(ev.Delivery.Tag.Sender, op) {
-			p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: op.Shard})
+		switch {
+		case err != nil:
+		case op.Kind == dht.OpChunk:
+			if in.c.OnChunk(ev.Delivery.Tag.Sender, op) {
+				p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: op.Shard})
+			}
+		case op.Kind == dht.OpPartial:
+			in.c.OnPartial(op)
 		}
 	case vsync.EventLoadChunk:
 		if ev.ChunkSeq == 1 {
@@ -266,6 +282,23 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		if p.ctx.Err() == nil && p.rejoining.CompareAndSwap(false, true) {
 			p.wg.Add(1)
 			go p.rejoin(in)
+		}
+	}
+}
+
+// sendOutgoing sends what the replica queued (the combining tree's partials and deferred answers), on
+// the driver goroutine. A send that fails (the member is stopping, the peer left) loses the partial;
+// the query's originator then misses shards and retries.
+func (in *instance) sendOutgoing(r *group.Responder) {
+	for _, o := range in.c.TakeOutgoing() {
+		var err error
+		if o.Reply {
+			err = r.ReplyLater(o.To, o.QueryID, o.Payload)
+		} else {
+			err = r.P2P(o.To, o.Payload)
+		}
+		if err != nil {
+			in.p.logf("dht: query partial to %s: %v", o.To, err)
 		}
 	}
 }

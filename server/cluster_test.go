@@ -46,14 +46,22 @@ type testCluster struct {
 	nodes  map[peer.NodeID]*Node
 	inc    map[peer.NodeID]uint64
 	views  map[peer.NodeID]*atomic.Int64 // OnView calls per node
+	// configure, if set, changes every node's ClusterConfig before it starts.
+	configure func(*ClusterConfig)
 }
 
 // startTestCluster starts n embedded clustered nodes (all membership replicas) in this process.
 func startTestCluster(t testing.TB, n int, p dht.Params) *testCluster {
 	t.Helper()
+	return startTestClusterWith(t, n, p, nil)
+}
+
+// startTestClusterWith is startTestCluster with a change to every node's ClusterConfig.
+func startTestClusterWith(t testing.TB, n int, p dht.Params, configure func(*ClusterConfig)) *testCluster {
+	t.Helper()
 	addrs := freeAddrs(t, n+2)
 	tc := &testCluster{t: t, params: p, peers: map[peer.NodeID]string{}, nodes: map[peer.NodeID]*Node{},
-		inc: map[peer.NodeID]uint64{}, views: map[peer.NodeID]*atomic.Int64{}}
+		inc: map[peer.NodeID]uint64{}, views: map[peer.NodeID]*atomic.Int64{}, configure: configure}
 	for i := 1; i <= n+2; i++ {
 		tc.peers[peer.NodeID(i)] = addrs[i-1]
 	}
@@ -82,6 +90,9 @@ func (tc *testCluster) start(id peer.NodeID) *Node {
 	views := tc.views[id]
 	cfg.Cluster = &ClusterConfig{Self: id, PeerAddr: tc.peers[id], Peers: tc.peers, Oracle: tc.oracle,
 		Incarnation: tc.inc[id], DHT: tc.params, OnView: func(dht.Layout) { views.Add(1) }}
+	if tc.configure != nil {
+		tc.configure(cfg.Cluster)
+	}
 	nd, err := Open(context.Background(), cfg)
 	if err != nil {
 		tc.t.Fatalf("node %d: %v", id, err)

@@ -103,6 +103,9 @@ func DefaultConfig() Config {
 	}
 }
 
+// maxQueryFanout bounds ClusterConfig.QueryFanout.
+const maxQueryFanout = 64
+
 // ErrConfig is wrapped by every configuration problem Validate reports.
 var ErrConfig = errors.New("server: invalid configuration")
 
@@ -164,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
+	}
+	if cc := c.Cluster; cc != nil && (cc.QueryFanout < 0 || cc.QueryFanout > maxQueryFanout) {
+		bad("cluster query-fanout %d must be 1 to %d (0 = default)", cc.QueryFanout, maxQueryFanout)
 	}
 	return errors.Join(errs...)
 }

@@ -42,18 +42,20 @@ const queryRetries = 3
 
 /*
 RunQuery on a cluster. Cut mode: the query is one OrderedQuery to the group; every member delivers it at
-the same point of the total order, and, per shard the selection reaches, one representative (rotating
-with the query id among the shard's ready replicas) evaluates its shard at exactly that point and
-answers with its partial; the others answer null. The originator merges one partial per shard, each
-exactly once. If a shard's partial is missing (the representative failed, a view change, a shard
-without a ready replica), the round is retried (a new id, so possibly other representatives) up to
-queryRetries times, then ErrUnavailable (HTTP 503). Local mode: the query travels unordered (Send) and
-every loaded replica answers from its current state; the originator keeps the first answer per shard.
-Partials are merged at the originator (a flat tree: the tree combining of the design is not built).
+the same point of the total order and computes the same combining tree (dht/tree.go): per shard the
+selection reaches, one representative (rotating with the query id among the shard's ready replicas)
+evaluates its shard at exactly that point; partials are merged up a tree of fan-out
+ClusterConfig.QueryFanout, and the children of the root (this node) answer the query with the combined
+partials of their subtrees. The originator accepts the round only if those answers cover every shard it
+needs exactly once; otherwise (a representative failed, a view change ended the round, a shard without
+a ready replica) the round is retried (a new id, so possibly other representatives) up to queryRetries
+times, then ErrUnavailable (HTTP 503). Local mode: the query travels unordered (Send) and every loaded
+replica answers its own shard from its current state; the originator keeps the first answer per shard.
 */
 func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query.Result, error) {
+	local := q.Consistency == "local"
 	fl := vsync.FlavourOrdered
-	if q.Consistency == "local" {
+	if local {
 		fl = vsync.FlavourSend
 	}
 	need := dht.ShardsOfQuery(q, p.ns)
@@ -63,7 +65,7 @@ func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query
 			break
 		}
 		id := p.nextID.Add(1)
-		op, err := dht.QueryOp(q, id, p.nowMs())
+		op, err := dht.QueryOp(q, id, p.nowMs(), p.cfg.QueryFanout)
 		if err != nil {
 			return nil, err
 		}
@@ -74,38 +76,55 @@ func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query
 		if err != nil {
 			continue
 		}
-		parts := map[int]*aggregate.Groups{}
-		truncated := false
-		for _, r := range res.Replies {
-			sr, err := dht.DecodeShardReply(r.Payload)
-			if err != nil || len(sr.Parts) != 1 || parts[sr.Shard] != nil {
-				continue
-			}
-			gs, tr, err := dht.DecodePartial(q, sr.Parts[0].Reply)
-			if err != nil {
-				continue
-			}
-			parts[sr.Shard] = gs
-			truncated = truncated || tr
-		}
-		complete := true
-		for _, s := range need {
-			if parts[s] == nil {
-				complete = false
-			}
-		}
-		if !complete {
+		total, truncated, ok := combineAnswers(q, res.Replies, need, local)
+		if !ok {
 			continue
-		}
-		total := aggregate.NewGroups(q.Aggregates)
-		for _, s := range need {
-			total.Merge(parts[s])
 		}
 		l := in.c.Layout()
 		return &query.Result{Groups: total, ViewID: l.ViewID, Cut: fmt.Sprintf("%s/%d", l.Self, id), Shards: need,
 			Truncated: truncated || len(total.By) > q.Groups(), Consistency: consistencyOf(q)}, nil
 	}
 	return nil, fmt.Errorf("%w: not every shard answered after %d attempts", query.ErrUnavailable, queryRetries)
+}
+
+// combineAnswers merges the partials of one query round: in cut mode the answers must cover need
+// exactly once (else !ok: the round is retried); in local mode the first answer per shard counts.
+func combineAnswers(q *aggregate.Query, replies []vsync.QueryReply, need []int, local bool) (*aggregate.Groups, bool, bool) {
+	total := aggregate.NewGroups(q.Aggregates)
+	truncated := false
+	seen := map[int]bool{}
+	for _, r := range replies {
+		if len(r.Payload) == 0 {
+			continue
+		}
+		pt, err := dht.DecodePartial(q, r.Payload)
+		if err != nil {
+			continue
+		}
+		fresh := true
+		for _, s := range pt.Shards {
+			if seen[s] {
+				fresh = false
+			}
+		}
+		if !fresh {
+			if !local {
+				return nil, false, false // a shard twice: never combine it twice
+			}
+			continue
+		}
+		for _, s := range pt.Shards {
+			seen[s] = true
+		}
+		total.Merge(pt.Groups)
+		truncated = truncated || pt.Truncated
+	}
+	for _, s := range need {
+		if !seen[s] {
+			return nil, false, false
+		}
+	}
+	return total, truncated, true
 }
 
 // isVsdbQuery reports whether args is VSDB.QUERY (a vsdb command, answered before the table lookup).

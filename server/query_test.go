@@ -198,15 +198,18 @@ func answersEqual(q *aggregate.Query, got, want *aggregate.Groups) bool {
 }
 
 // TestQueryMatchesBruteForce: random queries over random data give the brute-force answer on a single
-// node and on 3- and 6-node clusters (in cut and local mode, with no writes in flight).
+// node and on 3- and 6-node clusters (in cut and local mode, with no writes in flight). The 3-node
+// cluster combines with fan-out 1 (a chain: every partial but the last travels point to point and two
+// answers are deferred), the 6-node one with the default fan-out.
 func TestQueryMatchesBruteForce(t *testing.T) {
 	type setup struct {
-		name  string
-		nodes int
-		p     dht.Params
+		name   string
+		nodes  int
+		p      dht.Params
+		fanout int
 	}
-	for _, su := range []setup{{"1 node", 0, dht.Params{}}, {"3 nodes RF=1", 3, dht.Params{RF: 1, ExpectedGroupSize: 3}},
-		{"6 nodes RF=2", 6, dht.Params{RF: 2, ExpectedGroupSize: 6}}} {
+	for _, su := range []setup{{"1 node", 0, dht.Params{}, 0}, {"3 nodes RF=1 fan-out 1", 3, dht.Params{RF: 1, ExpectedGroupSize: 3}, 1},
+		{"6 nodes RF=2", 6, dht.Params{RF: 2, ExpectedGroupSize: 6}, 0}} {
 		t.Run(su.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(su.nodes) + 1))
 			var runners []*Node
@@ -217,7 +220,7 @@ func TestQueryMatchesBruteForce(t *testing.T) {
 				c = redis.NewClient(&redis.Options{Addr: n.Addr().String(), Protocol: 2})
 				t.Cleanup(func() { c.Close() })
 			} else {
-				tc := startTestCluster(t, su.nodes, su.p)
+				tc := startTestClusterWith(t, su.nodes, su.p, func(cc *ClusterConfig) { cc.QueryFanout = su.fanout })
 				tc.waitLayout(su.nodes)
 				for _, n := range tc.nodes {
 					runners = append(runners, n)

@@ -1,5 +1,7 @@
 package shard
 
+import "sync/atomic"
+
 // Item is a read-only view of one live key for aggregation queries. Its methods are valid only during
 // the callback that received it.
 type Item struct {
@@ -32,13 +34,99 @@ func (it Item) Field(name []byte) ([]byte, bool) {
 // slot, in each slot's list order. It neither removes expired keys nor touches LRU clocks, so it is
 // a pure read: replicas that run it at the same point of the order see the same keys.
 func (s *Store) ForEachLive(first, last uint16, nowMs int64, fn func(Item)) {
-	for slot := int(first); slot <= int(last) && slot < SlotCount; slot++ {
-		for e := s.slotHead[slot]; e != nil; e = e.slotNext {
+	var sc scanner
+	for slot := int(first); slot <= int(last) && slot < SlotCount; slot += scanLanes {
+		batch := sc.gather(s, slot, min(scanLanes, int(last)-slot+1, SlotCount-slot))
+		warm(batch)
+		for _, e := range batch {
 			if !expired(e, nowMs) {
 				fn(Item{e})
 			}
 		}
 	}
+}
+
+/*
+scanner gathers the entries of scanLanes consecutive slots at a time so that a scan is not one long chain
+of dependent cache misses. A slot's entries are a linked list, so walking one list waits a full memory
+latency per entry; walking scanLanes lists side by side (one step of each in turn) keeps that many
+independent loads in flight. warm then touches, for the whole batch and one level at a time, the
+memory a query reads (the key's bytes, the value, a hash's field and value arrays and their first
+fields' bytes), again so that the loads of different entries overlap; the callbacks then run on cached
+data. On 333,000 hashes this made a query's scan about 3× faster (docs/benchmarks.md §5).
+
+Invariants: the batch lists the entries of slots slot..slot+n-1 in slot order and, within a slot, in
+list order, exactly once each, so ForEachLive's order is the same as a plain walk's; nothing is written.
+*/
+type scanner struct {
+	cur   [scanLanes]*entry
+	lanes [scanLanes][]*entry
+	batch []*entry
+}
+
+// scanLanes is how many slot lists a scan walks side by side.
+const scanLanes = 32
+
+// warmFields is how many fields of a hash warm touches.
+const warmFields = 8
+
+func (sc *scanner) gather(s *Store, slot, n int) []*entry {
+	active := 0
+	for l := 0; l < n; l++ {
+		sc.cur[l] = s.slotHead[slot+l]
+		sc.lanes[l] = sc.lanes[l][:0]
+		if sc.cur[l] != nil {
+			active++
+		}
+	}
+	for active > 0 {
+		for l := 0; l < n; l++ {
+			if e := sc.cur[l]; e != nil {
+				sc.lanes[l] = append(sc.lanes[l], e)
+				if sc.cur[l] = e.slotNext; sc.cur[l] == nil {
+					active--
+				}
+			}
+		}
+	}
+	sc.batch = sc.batch[:0]
+	for l := 0; l < n; l++ {
+		sc.batch = append(sc.batch, sc.lanes[l]...)
+	}
+	return sc.batch
+}
+
+// warmSink keeps warm's loads from being optimised away (one atomic add per batch).
+var warmSink atomic.Uint32
+
+// warm loads, level by level across the batch, the memory the callbacks are about to read.
+func warm(batch []*entry) {
+	var acc byte
+	for _, e := range batch {
+		if len(e.key) > 0 {
+			acc += e.key[0]
+		}
+		if h := e.hash; h != nil {
+			acc += byte(len(h.fields))
+		} else if len(e.str) > 0 {
+			acc += e.str[0]
+		}
+	}
+	for _, e := range batch {
+		if h := e.hash; h != nil && len(h.fields) > 0 {
+			acc += byte(len(h.fields[0]) + len(h.vals[0]))
+		}
+	}
+	for _, e := range batch {
+		if h := e.hash; h != nil {
+			for j := 0; j < len(h.fields) && j < warmFields; j++ {
+				if f, v := h.fields[j], h.vals[j]; len(f) > 0 && len(v) > 0 {
+					acc += f[0] + v[0]
+				}
+			}
+		}
+	}
+	warmSink.Add(uint32(acc))
 }
 
 // Peek returns the live item of key at nowMs without touching LRU clocks or statistics.

@@ -43,6 +43,26 @@ func (r *Responder) NullReply() error { return r.answer(vsync.ReplyNull, nil, ""
 // AbortReply makes the query fail at once with reason.
 func (r *Responder) AbortReply(reason string) error { return r.answer(vsync.ReplyAbort, nil, reason) }
 
+// Defer leaves the query unanswered for now (no automatic null reply): the application answers it
+// later, from another event, with ReplyLater.
+func (r *Responder) Defer() {
+	if r.Query() {
+		r.done = true
+	}
+}
+
+// ReplyLater answers query id of querier, which an earlier event deferred.
+func (r *Responder) ReplyLater(querier string, id uint64, payload []byte) error {
+	return r.m.Reply(querier, id, payload)
+}
+
+// P2P sends payload point to point to member to of the group (vsync.Member.P2PSend), from inside
+// Application.Event.
+func (r *Responder) P2P(to string, payload []byte) error { return r.m.P2PSend(to, payload) }
+
+// QueryID returns the vsync id of the query being handled (0 if the event is not a query).
+func (r *Responder) QueryID() uint64 { return r.id }
+
 // Member returns the member itself, for what the other methods do not cover (read-only use: View, ID).
 func (r *Responder) Member() *vsync.Member { return r.m }
 
