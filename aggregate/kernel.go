@@ -239,6 +239,28 @@ func (st *State) Result(s Spec) any {
 type Groups struct {
 	Specs []Spec
 	By    map[string][]State
+	// recent caches group name → states for AddBytes (a scan looks up a group per key; a direct-mapped
+	// table on a cheap hash of the name is several times cheaper than the map). Only a cache: By is the
+	// truth, and a slice in By never moves (states are updated in place).
+	recent *[groupCacheSize]groupCacheEntry
+}
+
+// groupCacheSize is the number of entries of Groups.recent (a power of two).
+const groupCacheSize = 1024
+
+type groupCacheEntry struct {
+	name string
+	sts  []State
+}
+
+// fnv1a is FNV-1a over b (the group cache's hash).
+func fnv1a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // NewGroups returns empty groups for specs.
@@ -263,13 +285,22 @@ func (gs *Groups) Add(g, key string, v float64, maxGroups int) bool {
 // AddBytes is Add with the group name as bytes: it copies the name only for a new group (the scan
 // path, where the name points into the store).
 func (gs *Groups) AddBytes(g []byte, key string, v float64, maxGroups int) bool {
-	sts, ok := gs.By[string(g)]
-	if !ok {
-		if maxGroups > 0 && len(gs.By) >= maxGroups {
-			return false
+	if gs.recent == nil {
+		gs.recent = new([groupCacheSize]groupCacheEntry)
+	}
+	ce := &gs.recent[fnv1a(g)&(groupCacheSize-1)]
+	sts := ce.sts
+	if sts == nil || ce.name != string(g) {
+		var ok bool
+		sts, ok = gs.By[string(g)]
+		if !ok {
+			if maxGroups > 0 && len(gs.By) >= maxGroups {
+				return false
+			}
+			sts = make([]State, len(gs.Specs))
+			gs.By[string(g)] = sts
 		}
-		sts = make([]State, len(gs.Specs))
-		gs.By[string(g)] = sts
+		ce.name, ce.sts = string(g), sts
 	}
 	for i, s := range gs.Specs {
 		sts[i].Add(s, key, v)

@@ -121,6 +121,31 @@ func Number(b []byte) (float64, bool) {
 	if len(b) == 0 || len(b) > 64 {
 		return 0, false
 	}
+	// Fast path: a decimal integer of up to 15 digits is exact in a float64.
+	if len(b) <= 15 {
+		neg := b[0] == '-'
+		digits := b
+		if neg {
+			digits = b[1:]
+		}
+		if len(digits) > 0 {
+			var n int64
+			for _, c := range digits {
+				if c < '0' || c > '9' {
+					goto slow
+				}
+				n = n*10 + int64(c-'0')
+			}
+			if neg {
+				if n == 0 {
+					goto slow // "-0" is the float -0
+				}
+				n = -n
+			}
+			return float64(n), true
+		}
+	}
+slow:
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false

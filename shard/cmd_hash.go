@@ -61,7 +61,7 @@ func cmdHSetNX(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	if wrong {
 		return redcon.AppendError(dst, errWrongType)
 	}
-	if e.hash.find(args[2]) >= 0 {
+	if e.hash.has(args[2]) {
 		return append(dst, replyZero...)
 	}
 	e.hash.tryConversion(args[2:4])
@@ -154,7 +154,7 @@ func cmdHExists(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	switch {
 	case wrong:
 		return redcon.AppendError(dst, errWrongType)
-	case e == nil || e.hash.find(args[2]) < 0:
+	case e == nil || !e.hash.has(args[2]):
 		return append(dst, replyZero...)
 	}
 	return append(dst, replyOne...)
@@ -175,12 +175,12 @@ func (s *Store) hashList(dst []byte, key []byte, keys, vals bool, nowMs int64) [
 		n *= 2
 	}
 	dst = redcon.AppendArray(dst, n)
-	for i := range h.fields {
+	for f, v := range h.all() {
 		if keys {
-			dst = redcon.AppendBulk(dst, h.fields[i])
+			dst = redcon.AppendBulk(dst, f)
 		}
 		if vals {
-			dst = redcon.AppendBulk(dst, h.vals[i])
+			dst = redcon.AppendBulk(dst, v)
 		}
 	}
 	return dst
@@ -265,7 +265,7 @@ func cmdHRandField(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 		r := splitmix{state: s.randState}
 		i := r.intn(e.hash.len())
 		s.randState = r.state
-		return redcon.AppendBulk(dst, e.hash.fields[i])
+		return redcon.AppendBulk(dst, e.hash.at(i))
 	}
 	l, ok := parseInt(args[2])
 	if !ok {
@@ -290,16 +290,16 @@ func cmdHRandField(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	case e == nil || l == 0:
 		return redcon.AppendArray(dst, 0)
 	}
-	h := e.hash
-	size := int64(h.len())
+	fields, vals := e.hash.pairs()
+	size := int64(len(fields))
 	per := 1
 	if withValues {
 		per = 2
 	}
 	appendPair := func(i int) {
-		dst = redcon.AppendBulk(dst, h.fields[i])
+		dst = redcon.AppendBulk(dst, fields[i])
 		if withValues {
-			dst = redcon.AppendBulk(dst, h.vals[i])
+			dst = redcon.AppendBulk(dst, vals[i])
 		}
 	}
 	r := splitmix{state: s.randState}
@@ -317,7 +317,7 @@ func cmdHRandField(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	}
 	if l >= size {
 		dst = redcon.AppendArray(dst, int(size)*per)
-		for i := range h.fields {
+		for i := range fields {
 			appendPair(i)
 		}
 		return dst
@@ -354,9 +354,9 @@ func cmdHScan(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	if msg != "" {
 		return redcon.AppendError(dst, msg)
 	}
-	h := e.hash
+	fields, vals := e.hash.pairs()
 	var idx []int
-	for i, f := range h.fields {
+	for i, f := range fields {
 		if !usePat || MatchGlob(pat, f, false) {
 			idx = append(idx, i)
 		}
@@ -365,8 +365,8 @@ func cmdHScan(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	dst = redcon.AppendBulkString(dst, "0")
 	dst = redcon.AppendArray(dst, 2*len(idx))
 	for _, i := range idx {
-		dst = redcon.AppendBulk(dst, h.fields[i])
-		dst = redcon.AppendBulk(dst, h.vals[i])
+		dst = redcon.AppendBulk(dst, fields[i])
+		dst = redcon.AppendBulk(dst, vals[i])
 	}
 	return dst
 }

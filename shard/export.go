@@ -28,8 +28,8 @@ func (s *Store) ExportSlot(slot uint16, nowMs int64, emit func(cmd [][]byte)) {
 		case kindHash:
 			cmd := make([][]byte, 0, 2+2*e.hash.len())
 			cmd = append(cmd, []byte("hset"), key)
-			for i := range e.hash.fields {
-				cmd = append(cmd, e.hash.fields[i], e.hash.vals[i])
+			for f, v := range e.hash.all() {
+				cmd = append(cmd, f, v)
 			}
 			emit(cmd)
 			if e.expireMs != 0 {

@@ -143,15 +143,20 @@ func checkInvariants(t testing.TB, s *Store) {
 				if h.len() == 0 {
 					t.Fatalf("empty hash %q stored", k)
 				}
-				if (h.idx == nil) != h.listpack {
-					t.Fatalf("hash %q: listpack %v idx %v", k, h.listpack, h.idx != nil)
+				if (h.idx == nil) != h.listpack || (h.lp == nil) == h.listpack && h.n > 0 || h.listpack && h.fields != nil {
+					t.Fatalf("hash %q: listpack %v idx %v lp %v fields %v", k, h.listpack, h.idx != nil, h.lp != nil, h.fields != nil)
 				}
 				var b int64
-				for i, f := range h.fields {
-					b += int64(len(f)+len(h.vals[i])) + fieldOverheadBytes
-					if !h.listpack && h.idx[string(f)] != i {
+				pairs := 0
+				for f, v := range h.all() {
+					b += int64(len(f)+len(v)) + fieldOverheadBytes
+					if !h.listpack && h.idx[string(f)] != pairs {
 						t.Fatalf("hash %q: idx of %q wrong", k, f)
 					}
+					pairs++
+				}
+				if pairs != h.n || !h.listpack && (len(h.fields) != h.n || len(h.idx) != h.n) {
+					t.Fatalf("hash %q: n %d, %d pairs", k, h.n, pairs)
 				}
 				if b != h.bytes {
 					t.Fatalf("hash %q: bytes %d, computed %d", k, h.bytes, b)

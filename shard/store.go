@@ -333,10 +333,10 @@ func (s *Store) Digest(nowMs int64) uint64 {
 				h = fnv(h, e.str)
 			case kindHash:
 				var fs uint64
-				for i := range e.hash.fields {
-					fh := fnv(fnvOffset, e.hash.fields[i])
-					fh = fnvU64(fh, uint64(len(e.hash.fields[i])))
-					fs += mix64(fnv(fh, e.hash.vals[i]))
+				for f, v := range e.hash.all() {
+					fh := fnv(fnvOffset, f)
+					fh = fnvU64(fh, uint64(len(f)))
+					fs += mix64(fnv(fh, v))
 				}
 				h = fnvU64(h, fs)
 			}
