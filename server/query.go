@@ -11,6 +11,7 @@ import (
 	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/query"
+	"github.com/vsdb/vsdb/server/group"
 	"github.com/vsdb/vsdb/vsync"
 )
 
@@ -69,11 +70,11 @@ func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query
 		if err != nil {
 			return nil, err
 		}
-		res, err := in.gn.Query(ctx, p.cfg.Group, fl, op.Encode(nil), vsync.ReplyAll, 0)
+		res, err := in.gn.Query(ctx, p.cfg.Group, fl, op.Encode(nil), vsync.ReplyAll, roundTicks(ctx, queryRetries-attempt))
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err != nil {
+		if err != nil || res.Aborted {
 			continue
 		}
 		total, truncated, ok := combineAnswers(q, res.Replies, need, local)
@@ -85,6 +86,19 @@ func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query
 			Truncated: truncated || len(total.By) > q.Groups(), Consistency: consistencyOf(q)}, nil
 	}
 	return nil, fmt.Errorf("%w: not every shard answered after %d attempts", query.ErrUnavailable, queryRetries)
+}
+
+// roundTicks is the vsync timeout of one round: the time left until ctx's deadline shared among the
+// attempts left, so that an answer lost on the way (a reply refused under backpressure, say) ends the
+// round in a retry instead of using up the client's whole deadline. 0 (the member's default) without a
+// deadline.
+func roundTicks(ctx context.Context, attemptsLeft int) int {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	share := time.Until(dl) / time.Duration(max(1, attemptsLeft))
+	return max(1, int(share/group.DefaultTick))
 }
 
 // combineAnswers merges the partials of one query round: in cut mode the answers must cover need
