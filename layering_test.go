@@ -93,3 +93,41 @@ func TestImportLayering(t *testing.T) {
 		t.Fatalf("checked only %d files: the walk is broken", checked)
 	}
 }
+
+// TestEveryPackageHasDocGo: every directory with non-test Go code (but the module root) has a doc.go
+// holding its package comment (the style rule).
+func TestEveryPackageHasDocGo(t *testing.T) {
+	dirs := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if dir := filepath.Dir(path); dir != "." && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			dirs[dir] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %d packages: the walk is broken", len(dirs))
+	}
+	fset := token.NewFileSet()
+	for dir := range dirs {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, "doc.go"), nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Errorf("%s: no doc.go (%v)", dir, err)
+			continue
+		}
+		if f.Doc == nil || len(strings.TrimSpace(f.Doc.Text())) < 20 {
+			t.Errorf("%s/doc.go has no package comment", dir)
+		}
+	}
+}

@@ -192,6 +192,10 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	if restart {
 		c.placement, c.ready = nil, map[string]bool{}
 	}
+	heldShard := -1 // the shard whose data this member holds as a ready replica
+	if s, ok := prevShard[c.self]; ok && c.ready[c.self] {
+		heldShard = s
+	}
 	c.placement = NextPlacement(c.placement, v.Members)
 	for m := range c.addrs {
 		if !slices.Contains(v.Members, m) {
@@ -218,13 +222,16 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 		}
 	}
 	var out []Transfer
+	// The member keeps its store only while it stays a ready replica of the same shard. Otherwise it
+	// starts empty: loading (not ready), or ready without a load because the shard lost every ready
+	// replica and all its members start it empty. (Keeping the store there kept the keys of the
+	// member's previous shard, or a load finished before its OpReady was delivered, in a shard that
+	// the other replicas start empty: replicas diverged.)
 	myShard := ShardOfMember(c.placement, c.self, c.ns)
-	if myShard != c.myShard || !c.ready[c.self] {
+	if myShard != heldShard || !c.ready[c.self] {
 		c.myShard = myShard
 		c.loaded = c.ready[c.self]
-		if !c.loaded {
-			c.st = shard.NewStore(c.storeCfg)
-		}
+		c.st = shard.NewStore(c.storeCfg)
 	}
 	c.load = nil
 	if !c.loaded && c.myShard >= 0 {
@@ -327,6 +334,16 @@ func (c *Cluster) onChunk(from string, op Op) (done bool) {
 	return true
 }
 
+// ReadyOp returns the OpReady this member multicasts (ordered) when its load of shard s finished
+// (OnChunk reported done, or TakeLoadedAtView): it carries the current view, so that a notice delivered
+// after a view change, which restarted the load at the new cut, is ignored everywhere. Without it a
+// member could be marked ready (a donor) while it reloads an empty store.
+func (c *Cluster) ReadyOp(s int) Op {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Op{Kind: OpReady, ID: c.view.ID, Addr: c.self, Shard: s}
+}
+
 // TakeLoadedAtView reports (once) whether the last OnView completed this member's shard load from
 // chunks that had arrived before the view: the caller then multicasts OpReady, as after OnChunk.
 func (c *Cluster) TakeLoadedAtView() (shard int, ok bool) {
@@ -369,6 +386,11 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 			c.addrs[sender] = op.Addr
 		}
 	case OpReady:
+		// ID, when set, is the view whose cut the load started from: a notice delivered in a later view
+		// is stale (that view change restarted the member's load, see ReadyOp).
+		if op.ID != 0 && op.ID != c.view.ID {
+			return nil, false
+		}
 		if ShardOfMember(c.placement, op.Addr, c.ns) == op.Shard {
 			c.ready[op.Addr] = true
 		}

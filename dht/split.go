@@ -10,6 +10,7 @@ import (
 
 	"github.com/vsdb/vsdb/protocol"
 	"github.com/vsdb/vsdb/shard"
+	"github.com/vsdb/vsdb/vsync"
 )
 
 /*
@@ -259,4 +260,27 @@ func ScanPart(args [][]byte) [][]byte {
 		out = append(out, args[i], args[i+1])
 	}
 	return append(out, []byte("count"), strconv.AppendInt(nil, scanAllCount, 10))
+}
+
+// CollectParts sorts the members' answers to a replicated op of ncmds commands into per-command,
+// per-shard replies (the first answer of each shard counts): the input of MergeReply.
+func CollectParts(replies []vsync.QueryReply, ncmds int) []map[int][]byte {
+	parts := make([]map[int][]byte, ncmds)
+	for i := range parts {
+		parts[i] = map[int][]byte{}
+	}
+	for _, r := range replies {
+		sr, err := DecodeShardReply(r.Payload)
+		if err != nil {
+			continue
+		}
+		for _, pt := range sr.Parts {
+			if pt.Index < len(parts) {
+				if _, seen := parts[pt.Index][sr.Shard]; !seen {
+					parts[pt.Index][sr.Shard] = pt.Reply
+				}
+			}
+		}
+	}
+	return parts
 }

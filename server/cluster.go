@@ -233,7 +233,8 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			}
 		}
 		if s, ok := in.c.TakeLoadedAtView(); ok {
-			p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: s})
+			op := in.c.ReadyOp(s)
+			p.note(&op)
 		}
 		if p.cfg.OnView != nil {
 			p.cfg.OnView(in.c.Layout())
@@ -261,7 +262,8 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		case err != nil:
 		case op.Kind == dht.OpChunk:
 			if in.c.OnChunk(ev.Delivery.Tag.Sender, op) {
-				p.note(&dht.Op{Kind: dht.OpReady, Addr: in.c.Layout().Self, Shard: op.Shard})
+				ready := in.c.ReadyOp(op.Shard)
+				p.note(&ready)
 			}
 		case op.Kind == dht.OpPartial:
 			in.c.OnPartial(op)
@@ -305,16 +307,7 @@ func (in *instance) sendOutgoing(r *group.Responder) {
 
 // Checkpoint is the vsync state transfer to joiners: the DHT metadata (shard data moves point to point).
 func (in *instance) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
-	return &bytesSource{b: in.c.Meta()}, nil
-}
-
-type bytesSource struct{ b []byte }
-
-func (s *bytesSource) NextChunk(max int) ([]byte, bool, error) {
-	n := min(max, len(s.b))
-	out := s.b[:n]
-	s.b = s.b[n:]
-	return out, len(s.b) == 0, nil
+	return vsync.BytesCheckpoint(in.c.Meta()), nil
 }
 
 // note queues an op to multicast from a background goroutine (never from the driver goroutine).
@@ -434,7 +427,7 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 		}
 		return
 	}
-	parts := collectParts(res, len(cmds))
+	parts := dht.CollectParts(res.Replies, len(cmds))
 	off := 0
 	for _, r := range batch {
 		r.res <- writeRes{parts: parts[off : off+len(r.cmds)]}
@@ -444,28 +437,6 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	case p.commits <- op.ID:
 	default: // full: the keys stay pending until the next view change (reads take the ordered path)
 	}
-}
-
-// collectParts sorts the members' answers into per-command, per-shard replies (the first of each).
-func collectParts(res vsync.QueryResult, ncmds int) []map[int][]byte {
-	parts := make([]map[int][]byte, ncmds)
-	for i := range parts {
-		parts[i] = map[int][]byte{}
-	}
-	for _, r := range res.Replies {
-		sr, err := dht.DecodeShardReply(r.Payload)
-		if err != nil {
-			continue
-		}
-		for _, pt := range sr.Parts {
-			if pt.Index < len(parts) {
-				if _, seen := parts[pt.Index][sr.Shard]; !seen {
-					parts[pt.Index][sr.Shard] = pt.Reply
-				}
-			}
-		}
-	}
-	return parts
 }
 
 // maxIDBatch bounds the op ids one commit notice carries.
@@ -686,7 +657,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		if err != nil {
 			return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
 		}
-		parts = collectParts(res, len(cmds))
+		parts = dht.CollectParts(res.Replies, len(cmds))
 		if soft {
 			select {
 			case p.softIDs <- op.ID:

@@ -116,3 +116,16 @@ type CheckpointSource interface {
 	// NextChunk returns up to maxBytes of the checkpoint and whether it is the last chunk.
 	NextChunk(maxBytes int) (data []byte, last bool, err error)
 }
+
+// BytesCheckpoint returns a CheckpointSource that streams b (not copied: b must not change while it
+// streams) in chunks of at most the asked size.
+func BytesCheckpoint(b []byte) CheckpointSource { return &bytesCheckpoint{b: b} }
+
+type bytesCheckpoint struct{ b []byte }
+
+func (s *bytesCheckpoint) NextChunk(maxBytes int) ([]byte, bool, error) {
+	n := min(maxBytes, len(s.b))
+	out := s.b[:n]
+	s.b = s.b[n:]
+	return out, len(s.b) == 0, nil
+}

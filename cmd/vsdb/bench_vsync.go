@@ -516,7 +516,7 @@ func (a *benchApp) Event(_ *group.Responder, ev vsync.Event) {
 }
 
 func (a *benchApp) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
-	return &onceSource{data: []byte{0}}, nil
+	return vsync.BytesCheckpoint([]byte{0}), nil
 }
 
 func runBenchNode(ctx context.Context, cfg group.Config, g string, members int, in io.Reader, out io.Writer) error {

@@ -256,21 +256,11 @@ func (a *logApp) Event(r *group.Responder, ev vsync.Event) {
 func (a *logApp) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return &onceSource{data: binary.BigEndian.AppendUint64(nil, a.count)}, nil
+	return vsync.BytesCheckpoint(binary.BigEndian.AppendUint64(nil, a.count)), nil
 }
 
 func (a *logApp) stopErr() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.stopped
-}
-
-// onceSource streams a byte slice in chunks.
-type onceSource struct{ data []byte }
-
-func (s *onceSource) NextChunk(maxBytes int) ([]byte, bool, error) {
-	n := min(maxBytes, len(s.data))
-	out := s.data[:n]
-	s.data = s.data[n:]
-	return out, len(s.data) == 0, nil
 }

@@ -1,5 +1,3 @@
-// Command vsdb is the vsdb database: `vsdb server` runs a node, `vsdb bench` runs side-by-side
-// benchmarks, `vsdb sim` runs the deterministic simulator, `vsdb version` prints the version.
 package main
 
 import (

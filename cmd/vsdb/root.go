@@ -15,7 +15,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd(), newGroupCmd(), newDevCmd(), newChaosCmd())
+	root.AddCommand(newServerCmd(), newVersionCmd(), newBenchCmd(), newSimCmd(), newDHTSimCmd(), newGroupCmd(), newDevCmd(), newChaosCmd())
 	return root
 }
 

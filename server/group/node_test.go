@@ -73,19 +73,10 @@ func (a *testApp) Event(r *Responder, ev vsync.Event) {
 	}
 }
 
-type bytesSource struct{ b []byte }
-
-func (s *bytesSource) NextChunk(max int) ([]byte, bool, error) {
-	n := min(max, len(s.b))
-	out := s.b[:n]
-	s.b = s.b[n:]
-	return out, len(s.b) == 0, nil
-}
-
 func (a *testApp) Checkpoint(vsync.View) (vsync.CheckpointSource, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return &bytesSource{b: binary.BigEndian.AppendUint64(nil, a.count)}, nil
+	return vsync.BytesCheckpoint(binary.BigEndian.AppendUint64(nil, a.count)), nil
 }
 
 // waitFor waits, woken by the apps' events (and a coarse 50 ms poll for conditions that depend on

@@ -1,7 +1,3 @@
-// Package sim is the deterministic simulator of the vsync group layer: seeded network faults (delay,
-// reorder, drop, duplicate, partition, heal), process crashes and restarts with surviving logs, a fake
-// clock in ticks, a workload of every flavour, membership replicas on raft, and the history checkers of
-// vsync/check. One seed replays one run exactly.
 package sim
 
 import (
@@ -43,6 +39,10 @@ type Options struct {
 	Codec bool
 	// KeepHistory keeps each run's history in the result (tests and transcripts).
 	KeepHistory bool
+	// LeaseGuard makes the membership replicas wait out a suspected member's lease (OracleLeaseTicks
+	// plus a margin) before removing it, as the server's replicas do: a member cut off from the
+	// service has stopped before a view without it exists. Off, a suspicion is acted on at once.
+	LeaseGuard bool
 }
 
 func (o Options) withDefaults() Options {

@@ -48,7 +48,7 @@ type proc struct {
 	alive   bool
 	inc     int
 	members []*vsync.Member // per group, nil while down
-	apps    []*app
+	apps    []App
 	log     *memLog
 	upAt    int64
 	side    int  // partition side
@@ -81,24 +81,6 @@ func (l *memLog) forget(group string, t vsync.Tag) {
 	l.entries = out
 }
 
-// app is the simulated application of one member: its state is the sequence of deliveries it applied
-// (which state transfer copies to joiners).
-type app struct {
-	state   []byte
-	loading []byte
-}
-
-type chunkSrc struct {
-	data []byte
-}
-
-func (c *chunkSrc) NextChunk(max int) ([]byte, bool, error) {
-	n := min(max, len(c.data))
-	out := c.data[:n]
-	c.data = c.data[n:]
-	return out, len(c.data) == 0, nil
-}
-
 type world struct {
 	o        Options
 	rng      *rand.Rand
@@ -123,12 +105,17 @@ type world struct {
 	quiet      bool                       // keep no history (Scale)
 	noWorkload bool
 	notes      []string // query results and other application-level lines (Cluster)
+	driver     Driver   // the application (nil: the delivery log and the built-in workload)
+	host       *Host
 }
 
 // RunSeed runs one seed.
-func RunSeed(seed int64, o Options) SeedResult {
+func RunSeed(seed int64, o Options) SeedResult { return runSeed(seed, o, nil) }
+
+func runSeed(seed int64, o Options, d Driver) SeedResult {
 	o = o.withDefaults()
-	w := &world{o: o, rng: rand.New(rand.NewSource(seed)), faults: map[string]bool{}, changeAt: map[string]int64{}}
+	w := &world{o: o, rng: rand.New(rand.NewSource(seed)), faults: map[string]bool{}, changeAt: map[string]int64{}, driver: d}
+	w.host = &Host{w: w}
 	w.stats.ByKind = map[string]int64{}
 	w.stats.Stopped = map[string]int64{}
 	for _, f := range o.Faults {
@@ -160,7 +147,9 @@ func RunSeed(seed int64, o Options) SeedResult {
 			w.healAll()
 		}
 		w.restartDue()
-		if w.now < int64(o.Steps)-100 {
+		if d != nil {
+			d.Tick(w.host)
+		} else if w.now < int64(o.Steps)-100 {
 			w.workload()
 		}
 	}
@@ -192,7 +181,7 @@ func (w *world) note(format string, a ...any) {
 
 func (w *world) startReplica(r *orep) {
 	rep, err := membership.NewReplica(membership.Config{ID: r.id, Addrs: w.addrs, Storage: r.storage,
-		Rand: rand.New(rand.NewSource(w.rng.Int63())), ElectionTicks: 15})
+		Rand: rand.New(rand.NewSource(w.rng.Int63())), ElectionTicks: 15, MemberLeaseTicks: w.memberLeaseTicks()})
 	if err != nil {
 		panic(err)
 	}
@@ -209,7 +198,7 @@ func (w *world) startProc(p *proc, restart bool) {
 		w.record(check.Event{Member: self, Kind: check.Restarted})
 	}
 	p.members = make([]*vsync.Member, len(w.groups))
-	p.apps = make([]*app, len(w.groups))
+	p.apps = make([]App, len(w.groups))
 	for g, name := range w.groups {
 		w.startMember(p, g, name, self)
 	}
@@ -225,7 +214,7 @@ func (w *world) startMember(p *proc, g int, group, self string) {
 		panic(err)
 	}
 	p.members[g] = m
-	p.apps[g] = &app{}
+	p.apps[g] = w.newApp(p, g, m)
 	if err := m.Join(); err != nil {
 		panic(err)
 	}
@@ -424,56 +413,30 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 		d := ev.Delivery
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Delivered, ViewID: d.ViewID,
 			Sender: d.Tag.Sender, SenderSeq: d.Tag.Seq, Flavour: d.Flavour.String(), Decided: d.Decided})
-		if d.Flavour != vsync.FlavourSend {
-			a.state = fmt.Appendf(a.state, "%s:%d;", d.Tag.Sender, d.Tag.Seq)
-		}
-		if d.QueryID != 0 && !p.silent {
-			switch w.rng.Intn(10) {
-			case 0:
-				_ = m.NullReply(d.Tag.Sender, d.QueryID)
-			default:
-				_ = m.Reply(d.Tag.Sender, d.QueryID, []byte(m.ID()))
-			}
-		}
+		a.Deliver(m, d)
 	case vsync.EventView:
 		w.stats.Views++
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.ViewInstalled, ViewID: ev.View.ID,
 			Members: slices.Clone(ev.View.Members)})
-		if a.loading != nil {
-			a.state, a.loading = a.loading, nil
-		}
+		a.View(m, ev.View)
 		if t, ok := w.changeAt[group]; ok {
 			w.stats.ViewChangeTk = append(w.stats.ViewChangeTk, w.now-t)
 			delete(w.changeAt, group)
 		}
 	case vsync.EventMakeCheckpoint:
-		_ = m.SetCheckpointSource(&chunkSrc{data: slices.Clone(a.state)})
-		w.note("%s: checkpoint made for view %d %v (%d bytes)", m.ID(), ev.View.ID, ev.View.Members, len(a.state))
+		_ = m.SetCheckpointSource(a.Checkpoint(m, ev.View))
 	case vsync.EventLoadChunk:
-		if ev.ChunkSeq == 1 {
-			a.loading = []byte{}
-		}
-		a.loading = append(a.loading, ev.Chunk...)
-		if ev.Last {
-			w.note("%s: checkpoint loaded (%d bytes in %d chunks)", m.ID(), len(a.loading), ev.ChunkSeq)
-		}
+		a.LoadChunk(m, ev.ChunkSeq, ev.Chunk, ev.Last)
 	case vsync.EventQueryDone:
-		q := ev.Query
-		var from []string
-		for _, r := range q.Replies {
-			from = append(from, r.From)
-		}
-		w.note("%s: query %d done: replies from %v timedOut=%v aborted=%v", m.ID(), q.ID, from, q.TimedOut, q.Aborted)
+		a.QueryDone(m, ev.Query)
 	case vsync.EventFlushDone:
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.FlushReturned, ViewID: ev.View.ID,
 			FlushWaitedFor: slices.Clone(ev.Flush.Seqs), K: ev.Flush.K})
 	case vsync.EventP2P:
-		if ev.Delivery.QueryID != 0 {
-			_ = m.Reply(ev.Delivery.Tag.Sender, ev.Delivery.QueryID, []byte("p2p"))
-		}
+		a.P2P(m, ev.Delivery)
 	case vsync.EventStopped:
 		w.stats.Stopped[errName(ev.Err)]++
-		w.note("%s: stopped: %v", m.ID(), ev.Err)
+		a.Stopped(m, ev.Err)
 		// The process stays up; its member of this group is gone for good (Crashed for that group),
 		// and the process rejoins the group as a fresh incarnation later.
 		w.record(check.Event{Member: m.ID(), Group: group, Kind: check.Crashed})

@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"slices"
+
+	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/shard"
+	"github.com/vsdb/vsdb/vsync"
+)
+
+/*
+replica is one member's application: a dht.Cluster fed the member's events the way the server's group
+driver feeds it (server/cluster.go, instance.Event):
+  - a delivery is applied (Apply) and, for a query, answered with the replica's reply or a null reply;
+  - a view install runs OnView; the transfers it returns are streamed point to point at once (the
+    server's transferLoop: chunk after chunk, stopping at the first refused send), and a load that
+    OnView completed from early chunks is announced with an ordered OpReady;
+  - a point-to-point chunk goes to OnChunk; a finished load is announced with an ordered OpReady;
+  - the vsync checkpoint is the replicated metadata (Meta/LoadMeta);
+  - a stop makes the replica refuse local reads, and the client operations in flight here become
+    indeterminate (the member will never report their outcome).
+
+The client side lives here too: the queries this member originated (inflight, by query id) and their
+completion (the server's run: every touched shard must have answered, then MergeReply; a strict write
+then multicasts its commit notice with Send).
+*/
+type replica struct {
+	d        *driver
+	proc     string
+	m        *vsync.Member
+	c        *dht.Cluster
+	metaBuf  []byte
+	inflight map[uint64]*op // query id → client operation
+	stopped  bool
+}
+
+func newReplica(d *driver, proc string, m *vsync.Member) *replica {
+	c, err := dht.NewCluster(m.ID(), d.o.Params, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+	if err != nil {
+		panic(err) // the parameters were validated by Options.Validate
+	}
+	return &replica{d: d, proc: proc, m: m, c: c, inflight: map[uint64]*op{}}
+}
+
+func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
+	reply := r.c.Apply(d.Tag.Sender, d.Payload, d.Flavour != vsync.FlavourSend)
+	if d.QueryID == 0 {
+		return
+	}
+	if reply != nil {
+		_ = m.Reply(d.Tag.Sender, d.QueryID, reply)
+	} else {
+		_ = m.NullReply(d.Tag.Sender, d.QueryID)
+	}
+}
+
+func (r *replica) View(m *vsync.Member, v vsync.View) {
+	before := r.c.Layout()
+	xs := r.c.OnView(v)
+	r.d.noteView(r, before, r.c.Layout())
+	for _, x := range xs {
+		for _, ch := range x.Chunks {
+			if err := m.P2PSend(x.To, ch); err != nil {
+				break // the recipient left or the channel is full: the next view restarts the transfer
+			}
+		}
+	}
+	if s, ok := r.c.TakeLoadedAtView(); ok {
+		r.ready(m, s)
+	}
+}
+
+// ready multicasts (ordered) that this member finished loading shard s.
+func (r *replica) ready(m *vsync.Member, s int) {
+	op := r.c.ReadyOp(s)
+	_, _ = m.OrderedSend(op.Encode(nil))
+}
+
+func (r *replica) Checkpoint(*vsync.Member, vsync.View) vsync.CheckpointSource {
+	return vsync.BytesCheckpoint(r.c.Meta())
+}
+
+func (r *replica) LoadChunk(_ *vsync.Member, seq uint64, chunk []byte, last bool) {
+	if seq == 1 {
+		r.metaBuf = r.metaBuf[:0]
+	}
+	r.metaBuf = append(r.metaBuf, chunk...)
+	if last {
+		if err := r.c.LoadMeta(r.metaBuf); err != nil {
+			panic(err) // every member has the same parameters
+		}
+	}
+}
+
+func (r *replica) QueryDone(m *vsync.Member, q vsync.QueryResult) {
+	o := r.inflight[q.ID]
+	if o == nil {
+		return
+	}
+	delete(r.inflight, q.ID)
+	r.d.complete(r, m, o, q)
+}
+
+func (r *replica) P2P(m *vsync.Member, d vsync.Delivery) {
+	o, err := dht.DecodeOp(d.Payload)
+	if err == nil && o.Kind == dht.OpChunk && r.c.OnChunk(d.Tag.Sender, o) {
+		r.ready(m, o.Shard)
+	}
+}
+
+func (r *replica) Stopped(*vsync.Member, error) {
+	r.stopped = true
+	r.c.Stop()
+	r.abandon()
+}
+
+// abandon makes every operation in flight here indeterminate (the member stopped or crashed).
+func (r *replica) abandon() {
+	ids := make([]uint64, 0, len(r.inflight))
+	for id := range r.inflight {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		r.d.finish(r.inflight[id], statusUnknown, nil)
+	}
+	clear(r.inflight)
+}
+
+// localReadOK is the simulator's form of the server's local-read guard: the member is in a current,
+// unwedged view (a member cut off from the membership service longer than its lease has stopped:
+// vsync.Member stops itself when its lease runs out, and with Options.LeaseGuard the service removes
+// a suspected member only after that).
+func (r *replica) localReadOK() bool {
+	if r.stopped || r.m.Stopped() || r.m.View().ID == 0 {
+		return false
+	}
+	return !r.m.Wedged() || r.d.o.StaleReads
+}
