@@ -142,7 +142,7 @@ func (c *Cluster) Meta() []byte {
 	defer c.mu.Unlock()
 	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs}
 	for _, p := range c.placement {
-		if c.ready[p] {
+		if p != "" && c.ready[p] {
 			m.Ready = append(m.Ready, p)
 		}
 	}
@@ -186,7 +186,9 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	restart := c.view.ID != 0 && !slices.ContainsFunc(v.Members, func(m string) bool { return slices.Contains(c.view.Members, m) })
 	prevShard := make(map[string]int, len(c.placement))
 	for i, m := range c.placement {
-		prevShard[m] = i % c.ns
+		if m != "" {
+			prevShard[m] = i % c.ns
+		}
 	}
 	c.view = vsync.View{ID: v.ID, Members: slices.Clone(v.Members)}
 	if restart {
@@ -196,7 +198,24 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	if s, ok := prevShard[c.self]; ok && c.ready[c.self] {
 		heldShard = s
 	}
-	c.placement = NextPlacement(c.placement, v.Members)
+	staying := make(map[string]bool, len(v.Members))
+	for _, m := range v.Members {
+		staying[m] = true
+	}
+	prevPlacement := c.placement
+	// pinned: m is the last ready replica (among the members that stay) of its shard.
+	pinned := func(m string) bool {
+		if !c.ready[m] {
+			return false
+		}
+		for _, o := range ReplicasOf(prevPlacement, prevShard[m], c.ns) {
+			if o != m && staying[o] && c.ready[o] {
+				return false
+			}
+		}
+		return true
+	}
+	c.placement = NextPlacement(c.placement, v.Members, pinned)
 	for m := range c.addrs {
 		if !slices.Contains(v.Members, m) {
 			delete(c.addrs, m)
@@ -250,7 +269,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	}
 	// Transfers this member donates.
 	for _, m := range c.placement {
-		if c.ready[m] || m == c.self {
+		if m == "" || c.ready[m] || m == c.self {
 			continue
 		}
 		s := ShardOfMember(c.placement, m, c.ns)
@@ -552,7 +571,7 @@ func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, b
 // Layout is a snapshot of the layout for CLUSTER commands.
 type Layout struct {
 	Shards    int
-	Placement []string          // member per position
+	Placement []string          // member per position ("" for a position left empty, see NextPlacement)
 	Ready     map[string]bool   // members holding their shard's data
 	Addrs     map[string]string // client-facing addresses
 	Self      string

@@ -69,9 +69,11 @@ placement: a list of positions, each holding one member, where position i serves
 The placement is a pure function of the previous placement and the new view (NextPlacement), so every
 member computes the same one at the same view:
   - a member that stays keeps its position (and so its shard: its data does not move);
-  - a departed member's position is taken by the member at the tail (the spare slot-in of the manual):
-    only that member changes shard;
-  - joiners are appended at the end, in view rank order.
+  - a departed member's position is taken by a joiner if there is one, else by the member at the tail
+    (the spare slot-in of the manual: only that member changes shard), unless that member is the last
+    ready replica of its shard: then the position stays empty ("") until a joiner fills it, rather
+    than lose that shard's data;
+  - other joiners are appended at the end, in view rank order.
 */
 
 // ShardOfSlot returns the shard that owns slot with ns shards.
@@ -85,13 +87,18 @@ func SlotRange(s, ns int) (first, last uint16) {
 }
 
 // NextPlacement returns the placement after a view with members (in rank order), given the previous
-// placement (nil for the first view).
-func NextPlacement(prev []string, members []string) []string {
+// placement (nil for the first view). pinned(m), for a member that stays, reports that m must not
+// change position (it is the last ready replica of its shard: moving it would lose the shard's data);
+// nil pins nobody. Holes (positions whose member departed) are filled in position order: by joiners
+// first, in rank order (they hold no data, so nothing is lost and nobody else moves), then by the
+// member at the tail unless it is pinned; a hole that neither can fill stays ("" in the placement: its
+// shard has one replica fewer until a joiner comes). Joiners left over are appended.
+func NextPlacement(prev []string, members []string, pinned func(string) bool) []string {
 	in := make(map[string]bool, len(members))
 	for _, m := range members {
 		in[m] = true
 	}
-	next := make([]string, 0, len(members))
+	next := make([]string, 0, max(len(members), len(prev)))
 	placed := make(map[string]bool, len(members))
 	for _, m := range prev {
 		if in[m] {
@@ -101,6 +108,12 @@ func NextPlacement(prev []string, members []string) []string {
 			next = append(next, "")
 		}
 	}
+	var joiners []string
+	for _, m := range members {
+		if !placed[m] {
+			joiners = append(joiners, m)
+		}
+	}
 	trim := func() {
 		for len(next) > 0 && next[len(next)-1] == "" {
 			next = next[:len(next)-1]
@@ -108,18 +121,19 @@ func NextPlacement(prev []string, members []string) []string {
 	}
 	trim()
 	for h := 0; h < len(next); h++ {
-		if next[h] == "" {
-			next[h] = next[len(next)-1]
+		if next[h] != "" {
+			continue
+		}
+		switch tail := next[len(next)-1]; {
+		case len(joiners) > 0:
+			next[h], joiners = joiners[0], joiners[1:]
+		case pinned == nil || !pinned(tail):
+			next[h] = tail
 			next = next[:len(next)-1]
 			trim()
 		}
 	}
-	for _, m := range members {
-		if !placed[m] {
-			next = append(next, m)
-		}
-	}
-	return next
+	return append(next, joiners...)
 }
 
 // positionOf returns member's position in placement, or -1.
@@ -127,6 +141,9 @@ func positionOf(placement []string, member string) int { return slices.Index(pla
 
 // ShardOfMember returns the shard member serves under placement with ns shards, or -1.
 func ShardOfMember(placement []string, member string, ns int) int {
+	if member == "" {
+		return -1
+	}
 	if p := positionOf(placement, member); p >= 0 {
 		return p % ns
 	}
@@ -137,7 +154,9 @@ func ShardOfMember(placement []string, member string, ns int) int {
 func ReplicasOf(placement []string, s, ns int) []string {
 	var out []string
 	for p := s; p < len(placement); p += ns {
-		out = append(out, placement[p])
+		if placement[p] != "" {
+			out = append(out, placement[p])
+		}
 	}
 	return out
 }

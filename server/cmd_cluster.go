@@ -90,7 +90,7 @@ func cmdCluster(c *conn, args [][]byte) {
 		}
 		known := 0
 		for _, m := range l.Placement {
-			if l.Addrs[m] != "" {
+			if m != "" && l.Addrs[m] != "" {
 				known++
 			}
 		}
