@@ -135,7 +135,7 @@ func (m *Member) startWedge(ch ViewChange) {
 	vs.flushOrder(m) // records already assigned still go out
 	wc := &wedge{attempt: ch.Attempt, change: ch, coord: ch.Coordinator == m.cfg.Self,
 		states: map[string]*FlushState{}, decisions: map[string]*Decision{}, acks: map[string]bool{},
-		heard: map[string]int64{}}
+		heard: map[string]int64{}, survivors: make([]string, 0, len(ch.Next))}
 	for _, id := range ch.Next {
 		if vs.rankOf(id) >= 0 {
 			wc.survivors = append(wc.survivors, id)
@@ -623,7 +623,7 @@ func (m *Member) checkFlushes() {
 	m.flushes = keep
 	// Forget own messages stable at every member.
 	// The messages sent in this view are a prefix of own (ownMsg), so this drops a prefix.
-	if m.wc == nil {
+	if m.wc == nil && len(m.own) > 0 && m.own[0].view == vs.view.ID {
 		top := vs.minRecv(vs.me)
 		i := 0
 		for i < len(m.own) && m.own[i].view == vs.view.ID && m.own[i].idx <= top {

@@ -49,6 +49,13 @@ type vstate struct {
 	frozenKnown, frozenDelivered uint64
 	wedgeFrontier                []uint64 // the frontier of the last flush state sent (heartbeats while wedged)
 	startedAt                    int64
+	// releaseDue: a heartbeat arrived (unwedged) since the last release. Release runs at most once
+	// per tick (in tick), not once per heartbeat: it costs O(n) per sender holding unreleased
+	// messages, up to O(n²), and a member of n receives n-1 heartbeats per interval. Deferring it to
+	// the next tick only keeps stable messages held a little longer: nothing waits on a release
+	// (MaxUnstable and Flush read the frontiers directly; a flush state may carry a few more stable
+	// messages, which the decision already handles).
+	releaseDue bool
 }
 
 type senderState struct {
@@ -521,7 +528,7 @@ func (vs *vstate) knownBeat(m *Member, to string) Message {
 		Delivered: delivered, OrderKnown: known}
 }
 
-// onHeartbeat records a peer's frontiers, retransmits what it lacks, and releases stable messages.
+// onHeartbeat records a peer's frontiers, retransmits what it lacks, and makes a release due.
 func (vs *vstate) onHeartbeat(m *Member, a int, msg *Message) {
 	p := &vs.peers[a]
 	if len(msg.Frontier) == len(vs.senders) {
@@ -543,23 +550,26 @@ func (vs *vstate) onHeartbeat(m *Member, a int, msg *Message) {
 	if m.wc != nil {
 		return
 	}
-	vs.retransmit(m, a)
+	vs.retransmit(m, a, len(msg.Frontier) == len(vs.senders))
 	vs.order(m)
 	vs.deliverOrdered(m)
-	vs.release(m)
+	vs.releaseDue = true
 	m.checkFlushes()
 }
 
 // retransmit resends to peer a own messages and (sequencer) records it lacks, at most once per
-// RetransmitTicks and only for messages at least RetransmitTicks old.
-func (vs *vstate) retransmit(m *Member, a int) {
+// RetransmitTicks and only for messages at least RetransmitTicks old. Own messages are resent only on
+// a heartbeat that carried frontiers (fresh): a short "records known" heartbeat carries none, and the
+// frontier last heard from a can be a whole heartbeat interval old, so resending on it would resend,
+// to every member after every ordering batch, each message sent since a's last full heartbeat.
+func (vs *vstate) retransmit(m *Member, a int, fresh bool) {
 	p := &vs.peers[a]
 	if m.now-p.lastResend < int64(m.cfg.RetransmitTicks) {
 		return
 	}
 	sent := 0
 	me := &vs.senders[vs.me]
-	for idx := p.recv[vs.me] + 1; idx <= vs.nextIdx && sent < m.cfg.RetransmitBatch; idx++ {
+	for idx := p.recv[vs.me] + 1; fresh && idx <= vs.nextIdx && sent < m.cfg.RetransmitBatch; idx++ {
 		e := me.held.get(idx)
 		if e == nil || m.now-e.sentAt < int64(m.cfg.RetransmitTicks) {
 			break
@@ -621,8 +631,12 @@ func (vs *vstate) release(m *Member) {
 	vs.records.trim(vs.stablePos + 1)
 }
 
-// tick sends heartbeats, suspects silent peers and retransmits.
+// tick releases what became stable (releaseDue), sends heartbeats and suspects silent peers.
 func (vs *vstate) tick(m *Member) {
+	if vs.releaseDue && m.wc == nil {
+		vs.releaseDue = false
+		vs.release(m)
+	}
 	if m.now-vs.lastBeat >= int64(m.cfg.HeartbeatTicks) {
 		vs.lastBeat = m.now
 		ackReq := len(m.flushes) > 0

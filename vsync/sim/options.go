@@ -129,6 +129,9 @@ type Stats struct {
 	Partitions   int64
 	Stopped      map[string]int64 // members stopped, by reason
 	ViewChangeTk []int64          // ticks from a change's first attempt to the first install of the next view
+	// Overflowed counts packets the network's buffer refused (not a fault: the run outgrew the buffer,
+	// and its figures are not to be trusted; Scale fails on it).
+	Overflowed int64
 }
 
 func (s *Stats) add(o Stats) {
@@ -140,6 +143,7 @@ func (s *Stats) add(o Stats) {
 	s.Crashes += o.Crashes
 	s.Restarts += o.Restarts
 	s.Partitions += o.Partitions
+	s.Overflowed += o.Overflowed
 	if s.ByKind == nil {
 		s.ByKind = map[string]int64{}
 	}
@@ -213,6 +217,9 @@ func (r Result) Report(maxPerSeed int) string {
 			}
 			fmt.Fprintf(&b, "  %s: %s\n", v.Checker, v.Detail)
 		}
+	}
+	if r.Stats.Overflowed > 0 {
+		fmt.Fprintf(&b, "warning: the simulated network's buffer refused %d packets (drops the faults did not ask for)\n", r.Stats.Overflowed)
 	}
 	fmt.Fprintf(&b, "seeds=%d violations=%d\n", r.Seeds, r.Violations)
 	return b.String()

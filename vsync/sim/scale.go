@@ -22,8 +22,24 @@ type ScaleRow struct {
 
 // Scale measures, for a group of n members in the simulator with no faults, the messages each member
 // sends per OrderedSend (all members multicasting in turn, one multicast every two ticks) and the
-// time of a view change after a crash. The heartbeat interval grows with n (n/10 ticks, at least 2) so
-// that each member sends about ten heartbeats per interval whatever n; failure detection scales with it.
+// time of a view change after a crash.
+//
+// How the configuration scales with n (each rule keeps a per-member rate constant or a timeout above
+// the time its traffic needs):
+//   - HeartbeatTicks = n/10 (at least 2): each member sends about ten heartbeats per tick whatever n
+//     (n-1 per interval), and receives as many;
+//   - SuspectTicks = 6 heartbeat intervals (at least 24): failure detection scales with the interval;
+//   - OracleLeaseTicks ≥ 3 suspicion timeouts, so a member's lease never runs out before its failure
+//     detection would.
+//
+// The simulated network has to carry what one tick sends. In a group of n, one all-to-all round is
+// n(n-1) packets sent in the same tick: every ordering batch makes each member tell every other that
+// it knows the record, and the members of a view all installed it on the same tick, so their
+// heartbeats leave together. At 500 members that is 249,500 packets, more than a buffer of 200,000
+// packets in flight holds: the network then dropped, silently and every interval, the heartbeats of
+// the last hundred members to tick, and every survivor suspected them during the view change (they
+// were removed and stopped as firewalled). The network's buffer must hold a few such rounds
+// (world.go: max(maxQueued, 4n²) packets).
 func Scale(n int, multicasts int) (ScaleRow, error) {
 	hb := max(2, n/10)
 	suspect := max(24, 6*hb)
@@ -71,13 +87,17 @@ func Scale(n int, multicasts int) (ScaleRow, error) {
 		done := true
 		for _, p := range w.procs[:n-1] {
 			if p.members == nil || p.members[0] == nil {
-				return row, fmt.Errorf("sim: scale %d: survivor %s stopped during the view change", n, p.name)
+				return row, fmt.Errorf("sim: scale %d: survivor %s stopped during the view change (members stopped, by reason: %v)",
+					n, p.name, w.stats.Stopped)
 			}
 			if p.members[0].View().ID <= viewBefore || p.members[0].Wedged() {
 				done = false
 			}
 		}
 		if done {
+			if w.stats.Overflowed > 0 {
+				return row, fmt.Errorf("sim: scale %d: the network's buffer refused %d packets: the figures are not valid", n, w.stats.Overflowed)
+			}
 			row.ViewChangeTk = w.now - start
 			if changeSeen > 0 {
 				row.FlushTk = w.now - changeSeen

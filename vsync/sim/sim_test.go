@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vsdb/vsdb/vsync"
 )
 
 // ciSeeds is how many seeds each fault set runs in CI; `vsdb sim --seeds N` runs more.
@@ -93,14 +95,21 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+// TestScaleSmall runs the scale measurement for small groups: the view change takes at least the
+// suspicion timeout less one heartbeat interval, plus the flush, and with no faults no payload is sent twice (data messages per member per
+// multicast stay at most (n-1)/n: a resend on a stale frontier made them 2 at 100 members).
 func TestScaleSmall(t *testing.T) {
-	for _, n := range []int{3, 10} {
+	for _, n := range []int{3, 10, 100} {
 		r, err := Scale(n, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.MsgsPerMember <= 0 || r.ViewChangeTk <= int64(r.SuspectTicks) {
+		// The victim was last heard at most a heartbeat interval (and a tick in flight) before it crashed.
+		if r.MsgsPerMember <= 0 || r.FlushTk <= 0 || r.ViewChangeTk < int64(r.SuspectTicks-r.HeartbeatTicks-1)+r.FlushTk {
 			t.Fatalf("%d members: %+v", n, r)
+		}
+		if d, want := r.ByKind[vsync.MsgData.String()], float64(n-1)/float64(n); d > want {
+			t.Fatalf("%d members: %.2f data messages per member per multicast, want at most %.2f (retransmissions)", n, d, want)
 		}
 	}
 }
@@ -124,7 +133,7 @@ func TestScaleTable(t *testing.T) {
 		t.Skip("set VSYNC_SCALE=1")
 	}
 	var rows []ScaleRow
-	for _, n := range []int{3, 10, 100, 500} {
+	for _, n := range []int{3, 10, 100, 200, 500} {
 		r, err := Scale(n, 20)
 		if err != nil {
 			t.Fatal(err)

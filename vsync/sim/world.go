@@ -226,7 +226,8 @@ func (w *world) send(from, to string, msg *vsync.Message, rm *raftpb.Message) {
 	if w.queue == nil {
 		w.queue = map[int64][]packet{}
 	}
-	if w.queued >= maxQueued {
+	if w.queued >= w.queueLimit() {
+		w.stats.Overflowed++
 		return
 	}
 	if w.filter != nil && !w.filter(from, to) {
@@ -458,3 +459,7 @@ func errName(err error) string {
 	}
 	return "error"
 }
+
+// queueLimit is the network's buffer (packets in flight): maxQueued, or in a large group room for four
+// all-to-all rounds (n(n-1) packets each, sent in one tick: see Scale).
+func (w *world) queueLimit() int { return max(maxQueued, 4*len(w.procs)*len(w.procs)) }
