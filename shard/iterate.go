@@ -1,6 +1,9 @@
 package shard
 
-import "sync/atomic"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // Item is a read-only view of one live key for aggregation queries. Its methods are valid only during
 // the callback that received it.
@@ -35,8 +38,9 @@ func (it Item) Field(name []byte) ([]byte, bool) {
 // a pure read: replicas that run it at the same point of the order see the same keys.
 func (s *Store) ForEachLive(first, last uint16, nowMs int64, fn func(Item)) {
 	var sc scanner
-	for slot := int(first); slot <= int(last) && slot < SlotCount; slot += scanLanes {
-		batch := sc.gather(s, slot, min(scanLanes, int(last)-slot+1, SlotCount-slot))
+	lanes := s.batchLanes()
+	for slot := int(first); slot <= int(last) && slot < SlotCount; slot += lanes {
+		batch := sc.gather(s, slot, min(lanes, int(last)-slot+1, SlotCount-slot))
 		warm(batch)
 		for _, e := range batch {
 			if !expired(e, nowMs) {
@@ -64,8 +68,27 @@ type scanner struct {
 	batch []*entry
 }
 
-// scanLanes is how many slot lists a scan walks side by side.
-const scanLanes = 32
+// scanLanes is the most slot lists a scan walks side by side; scanBatchEntries is about how many
+// entries a batch should hold, so that what warm loads (about five cache lines per entry) is still in
+// the core's cache when the callbacks run.
+const (
+	scanLanes        = 32
+	scanBatchEntries = 512
+)
+
+// batchLanes returns how many slots a batch spans: scanBatchEntries over the mean entries per occupied
+// slot, 1 to scanLanes.
+func (s *Store) batchLanes() int {
+	occupied := 0
+	for _, w := range s.occupied {
+		occupied += bits.OnesCount64(w)
+	}
+	if occupied == 0 || s.keys == 0 {
+		return scanLanes
+	}
+	perSlot := (s.keys + occupied - 1) / occupied
+	return max(1, min(scanLanes, scanBatchEntries/perSlot))
+}
 
 // warmFields is how many fields of a hash warm touches.
 const warmFields = 8
