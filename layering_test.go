@@ -37,17 +37,8 @@ var allowedImports = map[string][]string{
 func TestImportLayering(t *testing.T) {
 	fset := token.NewFileSet()
 	checked := 0
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || path == "tools.go" {
+	err := walkSourceFiles(func(path string) error {
+		if path == "tools.go" {
 			return nil
 		}
 		top := strings.SplitN(filepath.ToSlash(path), "/", 2)[0]
@@ -98,17 +89,8 @@ func TestImportLayering(t *testing.T) {
 // holding its package comment (the style rule).
 func TestEveryPackageHasDocGo(t *testing.T) {
 	dirs := map[string]bool{}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if dir := filepath.Dir(path); dir != "." && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+	err := walkSourceFiles(func(path string) error {
+		if dir := filepath.Dir(path); dir != "." {
 			dirs[dir] = true
 		}
 		return nil
@@ -130,4 +112,24 @@ func TestEveryPackageHasDocGo(t *testing.T) {
 			t.Errorf("%s/doc.go has no package comment", dir)
 		}
 	}
+}
+
+// walkSourceFiles calls fn for every non-test Go file of the module (skipping hidden directories and
+// testdata).
+func walkSourceFiles(fn func(path string) error) error {
+	return filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		return fn(path)
+	})
 }

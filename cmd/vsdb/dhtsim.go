@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	dhtsim "github.com/vsdb/vsdb/dht/sim"
-	vsim "github.com/vsdb/vsdb/vsync/sim"
 )
 
 // errDHTViolations makes `vsdb dhtsim` exit non-zero when any seed violated a checked property.
@@ -64,9 +63,7 @@ func newDHTSimCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&o.Seed, "seed", 1, "first seed (with --seeds 1: replay exactly this seed)")
-	f.IntVar(&o.Seeds, "seeds", 1, "how many consecutive seeds to run")
-	f.StringVar(&faults, "faults", "", "comma-separated faults: "+strings.Join(vsim.AllFaults, ","))
+	addSeedFlags(f, &o.Seed, &o.Seeds, &faults)
 	f.IntVar(&o.Members, "members", 5, "member processes")
 	f.IntVar(&o.Params.RF, "rf", dhtsim.DefaultParams.RF, "replication factor")
 	f.IntVar(&o.Params.ExpectedGroupSize, "expected", dhtsim.DefaultParams.ExpectedGroupSize, "expected group size (shards = expected / rf)")

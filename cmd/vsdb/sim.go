@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/vsdb/vsdb/vsync/sim"
 )
 
@@ -59,9 +61,7 @@ func newSimCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&o.Seed, "seed", 1, "first seed (with --seeds 1: replay exactly this seed)")
-	f.IntVar(&o.Seeds, "seeds", 1, "how many consecutive seeds to run")
-	f.StringVar(&faults, "faults", "", "comma-separated faults: "+strings.Join(sim.AllFaults, ","))
+	addSeedFlags(f, &o.Seed, &o.Seeds, &faults)
 	f.IntVar(&o.Members, "members", 3, "member processes")
 	f.IntVar(&o.Oracle, "oracle", 3, "membership-service replicas (1 to 5)")
 	f.IntVar(&o.Groups, "groups", 1, "groups (every process is in each)")
@@ -71,4 +71,11 @@ func newSimCmd() *cobra.Command {
 	f.BoolVar(&o.Codec, "codec", false, "route every message through its wire encoding")
 	f.BoolVar(&history, "history", false, "print the history of the seed (one event per line) before checking it")
 	return cmd
+}
+
+// addSeedFlags defines the flags the simulators share: --seed, --seeds and --faults.
+func addSeedFlags(f *pflag.FlagSet, seed *int64, seeds *int, faults *string) {
+	f.Int64Var(seed, "seed", 1, "first seed (with --seeds 1: replay exactly this seed)")
+	f.IntVar(seeds, "seeds", 1, "how many consecutive seeds to run")
+	f.StringVar(faults, "faults", "", "comma-separated faults: "+strings.Join(sim.AllFaults, ","))
 }

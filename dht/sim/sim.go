@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/vsdb/vsdb/dht"
@@ -262,12 +261,7 @@ func (r Result) Report(maxPerSeed int) string {
 // ReplayCommand returns the command line that replays seed under o.
 func ReplayCommand(seed int64, o Options) string {
 	o = o.withDefaults()
-	cmd := fmt.Sprintf("vsdb dhtsim --seed %d", seed)
-	if len(o.Faults) > 0 {
-		f := append([]string(nil), o.Faults...)
-		sort.Strings(f)
-		cmd += " --faults " + strings.Join(f, ",")
-	}
+	cmd := fmt.Sprintf("vsdb dhtsim --seed %d", seed) + vsim.FaultsArg(o.Faults)
 	if o.Members != 5 {
 		cmd += fmt.Sprintf(" --members %d", o.Members)
 	}

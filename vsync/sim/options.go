@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -159,15 +160,20 @@ func (s *Stats) add(o Stats) {
 	s.ViewChangeTk = append(s.ViewChangeTk, o.ViewChangeTk...)
 }
 
+// FaultsArg returns the " --faults a,b" argument of a replay command (sorted), or "" for none.
+func FaultsArg(faults []string) string {
+	if len(faults) == 0 {
+		return ""
+	}
+	f := slices.Clone(faults)
+	sort.Strings(f)
+	return " --faults " + strings.Join(f, ",")
+}
+
 // ReplayCommand returns the command line that replays seed under o.
 func ReplayCommand(seed int64, o Options) string {
 	o = o.withDefaults()
-	cmd := fmt.Sprintf("vsdb sim --seed %d", seed)
-	if len(o.Faults) > 0 {
-		f := append([]string(nil), o.Faults...)
-		sort.Strings(f)
-		cmd += " --faults " + strings.Join(f, ",")
-	}
+	cmd := fmt.Sprintf("vsdb sim --seed %d", seed) + FaultsArg(o.Faults)
 	if o.Members != 3 {
 		cmd += fmt.Sprintf(" --members %d", o.Members)
 	}
