@@ -568,6 +568,35 @@ func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, b
 	return dst, true
 }
 
+// Redirect reports, for -MOVED mode, where a command whose keys all belong to one shard that this member
+// does not serve should go: the slot of its first key and the client address of that shard's first
+// ready replica (the "master" CLUSTER SLOTS shows). ok is false when this member is a loaded replica of
+// the shard, the command is keyless or spans shards, or no ready replica has announced an address.
+func (c *Cluster) Redirect(cmd [][]byte) (slot uint16, addr string, ok bool) {
+	if len(cmd) == 0 || IsKeyless(cmd[0]) {
+		return 0, "", false
+	}
+	keys := Keys(cmd)
+	if len(keys) == 0 {
+		return 0, "", false
+	}
+	shards := ShardsOf(cmd, c.ns)
+	if len(shards) != 1 {
+		return 0, "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if shards[0] == c.myShard && c.loaded {
+		return 0, "", false
+	}
+	for _, m := range ReplicasOf(c.placement, shards[0], c.ns) {
+		if c.ready[m] && c.addrs[m] != "" {
+			return shard.KeySlot(cmd[keys[0]]), c.addrs[m], true
+		}
+	}
+	return 0, "", false
+}
+
 // Layout is a snapshot of the layout for CLUSTER commands.
 type Layout struct {
 	Shards    int

@@ -42,6 +42,11 @@ type ClusterConfig struct {
 	OpTimeout time.Duration
 	// CommitQueue bounds the acknowledged-write notices waiting to be multicast. Default 65536.
 	CommitQueue int
+	// Redirect is how a node answers a command for a shard it does not hold: "none" (default: it serves
+	// it through the group, so every node serves every command) or "moved" (Redis Cluster's -MOVED slot
+	// host:port to a ready replica of the key's shard, for clients that route by slot; keyless,
+	// multi-shard and MULTI/EXEC commands are still served everywhere).
+	Redirect string
 	// QueryFanout is the fan-out of a cut query's combining tree (each representative merges the
 	// partials of up to QueryFanout children before sending up; dht/tree.go). Default 2; 1 to 64.
 	QueryFanout int
@@ -66,6 +71,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.CommitQueue == 0 {
 		c.CommitQueue = 65536
+	}
+	if c.Redirect == "" {
+		c.Redirect = "none"
 	}
 	if c.QueryFanout == 0 {
 		c.QueryFanout = dht.DefaultQueryFanout
@@ -609,6 +617,11 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 	in := p.cur()
 	if in.stopped.Load() {
 		return dht.AppendClusterDown(dst), nil
+	}
+	if p.cfg.Redirect == "moved" && !multi {
+		if slot, addr, ok := in.c.Redirect(cmds[0]); ok {
+			return redcon.AppendError(dst, fmt.Sprintf("MOVED %d %s", slot, addr)), nil
+		}
 	}
 	now := p.nowMs()
 	if !write && p.localReadsOK() {

@@ -16,6 +16,7 @@ import (
 	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server/peer"
+	"github.com/vsdb/vsdb/shard"
 )
 
 // freeAddrs reserves n loopback addresses (listen, note, close): the nodes of a test cluster must know
@@ -380,6 +381,61 @@ func TestClusterMemberRejoinsAfterStop(t *testing.T) {
 	}
 }
 
+// clusterStep is one command of clusterScript and its expected reply.
+type clusterStep struct {
+	args []any
+	want string // fmt.Sprint of the reply, or "ERR…" prefix of the error
+}
+
+// clusterScript is a command script over keys prefixed by p: strings, counters, hashes, TTLs, type
+// errors, multi-key commands on one slot and across shards.
+func clusterScript(p string) []clusterStep {
+	k := func(s string) string { return p + s }
+	return []clusterStep{
+		{[]any{"set", k("s"), "hello"}, "OK"},
+		{[]any{"get", k("s")}, "hello"},
+		{[]any{"append", k("s"), " world"}, "11"},
+		{[]any{"strlen", k("s")}, "11"},
+		{[]any{"getrange", k("s"), "0", "4"}, "hello"},
+		{[]any{"incr", k("n")}, "1"},
+		{[]any{"incrby", k("n"), "41"}, "42"},
+		{[]any{"incrbyfloat", k("n"), "0.5"}, "42.5"},
+		{[]any{"incr", k("s")}, "ERR value is not an integer or out of range"},
+		{[]any{"hset", k("h"), "a", "1", "b", "2"}, "2"},
+		{[]any{"hget", k("h"), "b"}, "2"},
+		{[]any{"hincrby", k("h"), "a", "9"}, "10"},
+		{[]any{"hlen", k("h")}, "2"},
+		{[]any{"get", k("h")}, "WRONGTYPE Operation against a key holding the wrong kind of value"},
+		{[]any{"expireat", k("s"), "4102444800"}, "1"},
+		{[]any{"expiretime", k("s")}, "4102444800"},
+		{[]any{"persist", k("s")}, "1"},
+		{[]any{"ttl", k("s")}, "-1"},
+		{[]any{"type", k("h")}, "hash"},
+		{[]any{"exists", k("s"), k("h"), k("missing")}, "2"},
+		{[]any{"mset", k("{t}x"), "1", k("{t}y"), "2"}, "OK"},
+		{[]any{"mget", k("{t}x"), k("{t}y"), k("{t}z")}, "[1 2 <nil>]"},
+		{[]any{"del", k("s"), k("n")}, "2"},
+		{[]any{"get", k("s")}, "redis: nil"},
+		{[]any{"setnx", k("s"), "again"}, "1"},
+		{[]any{"getdel", k("s")}, "again"},
+	}
+}
+
+// runClusterScript runs clusterScript(prefix) through do and checks every reply.
+func runClusterScript(t *testing.T, name string, do func(args ...any) *redis.Cmd, prefix string) {
+	t.Helper()
+	for i, s := range clusterScript(prefix) {
+		v, err := do(s.args...).Result()
+		got := fmt.Sprint(v)
+		if err != nil {
+			got = err.Error()
+		}
+		if got != s.want && !(strings.HasPrefix(s.want, "ERR") && strings.HasPrefix(got, s.want)) {
+			t.Fatalf("%s step %d %v: %q, want %q", name, i, s.args, got, s.want)
+		}
+	}
+}
+
 // TestClusterClientsPassTheSameCommands runs one command script through a plain go-redis client (one
 // node) and through go-redis's ClusterClient (routing by slot over three shards), each on its own key
 // space, and checks every reply against the expected one.
@@ -387,58 +443,64 @@ func TestClusterClientsPassTheSameCommands(t *testing.T) {
 	tc := startTestCluster(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3})
 	tc.waitLayout(3)
 	ctx := context.Background()
-	type step struct {
-		args []any
-		want string // fmt.Sprint of the reply, or "ERR…" prefix of the error
-	}
-	script := func(p string) []step {
-		k := func(s string) string { return p + s }
-		return []step{
-			{[]any{"set", k("s"), "hello"}, "OK"},
-			{[]any{"get", k("s")}, "hello"},
-			{[]any{"append", k("s"), " world"}, "11"},
-			{[]any{"strlen", k("s")}, "11"},
-			{[]any{"getrange", k("s"), "0", "4"}, "hello"},
-			{[]any{"incr", k("n")}, "1"},
-			{[]any{"incrby", k("n"), "41"}, "42"},
-			{[]any{"incrbyfloat", k("n"), "0.5"}, "42.5"},
-			{[]any{"incr", k("s")}, "ERR value is not an integer or out of range"},
-			{[]any{"hset", k("h"), "a", "1", "b", "2"}, "2"},
-			{[]any{"hget", k("h"), "b"}, "2"},
-			{[]any{"hincrby", k("h"), "a", "9"}, "10"},
-			{[]any{"hlen", k("h")}, "2"},
-			{[]any{"get", k("h")}, "WRONGTYPE Operation against a key holding the wrong kind of value"},
-			{[]any{"expireat", k("s"), "4102444800"}, "1"},
-			{[]any{"expiretime", k("s")}, "4102444800"},
-			{[]any{"persist", k("s")}, "1"},
-			{[]any{"ttl", k("s")}, "-1"},
-			{[]any{"type", k("h")}, "hash"},
-			{[]any{"exists", k("s"), k("h"), k("missing")}, "2"},
-			{[]any{"mset", k("{t}x"), "1", k("{t}y"), "2"}, "OK"},
-			{[]any{"mget", k("{t}x"), k("{t}y"), k("{t}z")}, "[1 2 <nil>]"},
-			{[]any{"del", k("s"), k("n")}, "2"},
-			{[]any{"get", k("s")}, "redis: nil"},
-			{[]any{"setnx", k("s"), "again"}, "1"},
-			{[]any{"getdel", k("s")}, "again"},
-		}
-	}
-	run := func(name string, do func(args ...any) *redis.Cmd, prefix string) {
-		for i, s := range script(prefix) {
-			v, err := do(s.args...).Result()
-			got := fmt.Sprint(v)
-			if err != nil {
-				got = err.Error()
-			}
-			if got != s.want && !(strings.HasPrefix(s.want, "ERR") && strings.HasPrefix(got, s.want)) {
-				t.Fatalf("%s step %d %v: %q, want %q", name, i, s.args, got, s.want)
-			}
-		}
-	}
 	plain := tc.client(2)
-	run("plain client", func(a ...any) *redis.Cmd { return plain.Do(ctx, a...) }, "p:")
+	runClusterScript(t, "plain client", func(a ...any) *redis.Cmd { return plain.Do(ctx, a...) }, "p:")
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.nodes[1].Addr().String()}, Protocol: 2})
 	defer cc.Close()
-	run("cluster client", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "c:")
+	runClusterScript(t, "cluster client", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "c:")
+}
+
+// TestClusterMovedMode: with Redirect "moved", a single-shard command sent to a node that does not hold
+// the shard gets Redis Cluster's -MOVED slot host:port naming the shard's replica; the node that holds it
+// serves it; cross-shard commands are still served anywhere; and go-redis's ClusterClient, which follows
+// MOVED, passes the whole script.
+func TestClusterMovedMode(t *testing.T) {
+	tc := startTestClusterWith(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3}, func(cc *ClusterConfig) { cc.Redirect = "moved" })
+	tc.waitLayout(3)
+	ctx := context.Background()
+	plain := tc.client(1)
+	// Find a key of another node's shard, and of node 1's own.
+	l, _ := tc.nodes[1].ClusterLayout()
+	var foreign, own string
+	for i := 0; foreign == "" || own == ""; i++ {
+		k := fmt.Sprint("mv:", i)
+		s := dht.ShardOfKey([]byte(k), l.Shards)
+		if dht.ShardOfMember(l.Placement, l.Self, l.Shards) == s {
+			own = k
+		} else if foreign == "" {
+			foreign = k
+		}
+	}
+	if err := plain.Set(ctx, own, "here", 0).Err(); err != nil {
+		t.Fatalf("SET of this node's shard: %v", err)
+	}
+	err := plain.Set(ctx, foreign, "there", 0).Err()
+	slot := shard.KeySlot([]byte(foreign))
+	reps := dht.ReplicasOf(l.Placement, dht.ShardOfKey([]byte(foreign), l.Shards), l.Shards)
+	want := fmt.Sprintf("MOVED %d %s", slot, l.Addrs[reps[0]])
+	if err == nil || err.Error() != want {
+		t.Fatalf("SET of another shard's key: %v, want %q", err, want)
+	}
+	// The named node serves it.
+	var target *redis.Client
+	for id, n := range tc.nodes {
+		if n.Addr().String() == l.Addrs[reps[0]] {
+			target = tc.client(id)
+		}
+	}
+	if target == nil {
+		t.Fatalf("no node at %s", l.Addrs[reps[0]])
+	}
+	if err := target.Set(ctx, foreign, "there", 0).Err(); err != nil {
+		t.Fatalf("SET at the named node: %v", err)
+	}
+	// A command over both shards is served where it is sent.
+	if n, err := plain.Exists(ctx, own, foreign).Result(); err != nil || n != 2 {
+		t.Fatalf("EXISTS across shards: %d %v", n, err)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.nodes[2].Addr().String()}, Protocol: 2})
+	defer cc.Close()
+	runClusterScript(t, "cluster client (moved mode)", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "m:")
 }
 
 // TestClusterNodeCloseLeavesNoGoroutine: a clustered embedded node (its group node, drivers, batcher,

@@ -168,8 +168,13 @@ func (c Config) Validate() error {
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrConfig, err))
 	}
-	if cc := c.Cluster; cc != nil && (cc.QueryFanout < 0 || cc.QueryFanout > maxQueryFanout) {
-		bad("cluster query-fanout %d must be 1 to %d (0 = default)", cc.QueryFanout, maxQueryFanout)
+	if cc := c.Cluster; cc != nil {
+		if cc.QueryFanout < 0 || cc.QueryFanout > maxQueryFanout {
+			bad("cluster query-fanout %d must be 1 to %d (0 = default)", cc.QueryFanout, maxQueryFanout)
+		}
+		if cc.Redirect != "" && cc.Redirect != "none" && cc.Redirect != "moved" {
+			bad("cluster redirect %q must be none or moved", cc.Redirect)
+		}
 	}
 	return errors.Join(errs...)
 }
