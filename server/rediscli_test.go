@@ -18,15 +18,7 @@ func TestRedisCLI(t *testing.T) {
 		t.Skip("SKIPPED: redis-cli is not on PATH (apt-get install redis-tools); the redis-cli test did not run")
 	}
 	n := openTestNode(t, nil)
-	p := strconv.Itoa(n.Addr().(*net.TCPAddr).Port)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(cli, append([]string{"-p", p}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := redisCLI(t, cli, n.Addr())
 	for _, c := range []struct {
 		args []string
 		want string
@@ -59,15 +51,7 @@ func TestRedisCLIFollowsMoved(t *testing.T) {
 	}
 	tc := startTestClusterWith(t, 3, dht.Params{RF: 1, ExpectedGroupSize: 3}, func(cc *ClusterConfig) { cc.Redirect = "moved" })
 	tc.waitLayout(3)
-	p := strconv.Itoa(tc.nodes[1].Addr().(*net.TCPAddr).Port)
-	run := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(cli, append([]string{"-p", p}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := redisCLI(t, cli, tc.nodes[1].Addr())
 	l, _ := tc.nodes[1].ClusterLayout()
 	moved := 0
 	for i := 0; i < 30; i++ {
@@ -87,5 +71,19 @@ func TestRedisCLIFollowsMoved(t *testing.T) {
 	}
 	if moved == 0 {
 		t.Fatal("no key of another shard among 30: the redirect was not exercised")
+	}
+}
+
+// redisCLI returns a function that runs the redis-cli binary cli against addr and returns its trimmed
+// output (a failure to run fails the test).
+func redisCLI(t *testing.T, cli string, addr net.Addr) func(args ...string) string {
+	p := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(cli, append([]string{"-p", p}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-cli %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
 	}
 }
