@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tidwall/redcon"
 
@@ -74,6 +75,9 @@ type Cluster struct {
 	roundSeq   uint64
 	earlyParts []earlyPartial
 	outgoing   []Outgoing
+	// hasOutgoing is set with outgoing (under mu) and read without it, so that the driver's drain
+	// after every event costs no lock when there is nothing to send.
+	hasOutgoing atomic.Bool
 }
 
 type opRef struct {

@@ -251,6 +251,7 @@ func (c *Cluster) absorb(r *round, payload []byte) {
 // the originator's query.
 func (c *Cluster) sendUp(r *round) {
 	b := r.acc.Encode(nil)
+	c.hasOutgoing.Store(true)
 	if r.parent == "" {
 		c.outgoing = append(c.outgoing, Outgoing{To: r.key.origin, Reply: true, QueryID: r.queryID, Payload: b})
 		return
@@ -315,9 +316,13 @@ func (c *Cluster) endOldestRound() {
 // TakeOutgoing returns (and forgets) the messages the replica wants sent: the driver sends each
 // Outgoing with Reply as the deferred answer to the query, the others point to point.
 func (c *Cluster) TakeOutgoing() []Outgoing {
+	if !c.hasOutgoing.Load() {
+		return nil // the common case (every delivery of a write): no lock
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.outgoing
 	c.outgoing = nil
+	c.hasOutgoing.Store(false)
 	return out
 }
