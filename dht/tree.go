@@ -151,17 +151,16 @@ func DecodePartial(q *aggregate.Query, b []byte) (*Partial, error) {
 // maxShardsInPartial bounds the decoder (a layout has at most one shard per member).
 const maxShardsInPartial = 1 << 16
 
-// merge adds o into p if their shard sets are disjoint, and reports whether it did.
-func (p *Partial) merge(o *Partial) bool {
+// merge adds o into p if their shard sets are disjoint (else nothing: no shard is combined twice).
+func (p *Partial) merge(o *Partial) {
 	for _, s := range o.Shards {
 		if slices.Contains(p.Shards, s) {
-			return false
+			return
 		}
 	}
 	p.Shards = append(p.Shards, o.Shards...)
 	p.Truncated = p.Truncated || o.Truncated
 	p.Groups.Merge(o.Groups)
-	return true
 }
 
 // Outgoing is a message the driver must send for the replica after ApplyDelivery, OnView or OnPartial:

@@ -264,3 +264,19 @@ func FuzzDecodePartial(f *testing.F) {
 		}
 	})
 }
+
+// TestPartialMergeRefusesOverlap: a partial covering a shard already merged is not combined again.
+func TestPartialMergeRefusesOverlap(t *testing.T) {
+	specs := []aggregate.Spec{{Kind: aggregate.Count}}
+	one := func(shards ...int) *Partial {
+		gs := aggregate.NewGroups(specs)
+		gs.Add("", "k", 1, 0)
+		return &Partial{Shards: shards, Groups: gs}
+	}
+	p := one(0)
+	p.merge(one(1, 2))
+	p.merge(one(2, 3)) // overlaps shard 2
+	if !slices.Equal(p.Shards, []int{0, 1, 2}) || p.Groups.By[""][0].N != 2 {
+		t.Fatalf("after an overlapping merge: shards %v, count %v", p.Shards, p.Groups.By[""][0])
+	}
+}
