@@ -383,6 +383,32 @@ func (c *Cluster) Stop() {
 	c.mu.Unlock()
 }
 
+// Self returns the member id this replica was created with.
+func (c *Cluster) Self() string { return c.self }
+
+// Commit releases, at this replica, the keys written by sender's ops ids: the originator learned that
+// every replica applied them (it calls this for its own ops as soon as they are acknowledged; the
+// other replicas learn it from an OpCommit or from ids piggybacked on a later op of the originator).
+// Unknown ids are ignored.
+func (c *Cluster) Commit(sender string, ids ...uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.release(sender, ids)
+}
+
+// release is Commit with c.mu held.
+func (c *Cluster) release(sender string, ids []uint64) {
+	for _, id := range ids {
+		ref := opRef{sender, id}
+		for _, k := range c.pendingOps[ref] {
+			if c.pending[k]--; c.pending[k] <= 0 {
+				delete(c.pending, k)
+			}
+		}
+		delete(c.pendingOps, ref)
+	}
+}
+
 // Apply applies one delivered op from sender and returns this member's answer (nil: no answer; the
 // driver sends a null reply for a query). ordered says whether it came in the total order (an
 // OrderedSend or OrderedQuery); an aggregation query that did not runs in local mode. A driver that
@@ -418,18 +444,11 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 			c.ready[op.Addr] = true
 		}
 	case OpCommit:
-		for _, id := range op.IDs {
-			ref := opRef{sender, id}
-			for _, k := range c.pendingOps[ref] {
-				if c.pending[k]--; c.pending[k] <= 0 {
-					delete(c.pending, k)
-				}
-			}
-			delete(c.pendingOps, ref)
-		}
+		c.release(sender, op.IDs)
 	case OpQuery:
 		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
+		c.release(sender, op.IDs) // commit notices of sender's earlier ops, piggybacked
 		if !c.servable(op.Cmds) {
 			return nil, false
 		}

@@ -79,3 +79,51 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 		t.Fatalf("local read after the commit %q %v", out, ok)
 	}
 }
+
+// TestClusterPiggybackedCommit: a write op's IDs release the keys of the same sender's earlier ops
+// (and only that sender's), before the op itself makes its own keys pending; Commit releases at once.
+func TestClusterPiggybackedCommit(t *testing.T) {
+	c, err := NewCluster("a", Params{RF: 1, ExpectedGroupSize: 1}, shard.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OnView(vsync.View{ID: 1, Members: []string{"a"}})
+	set := func(id uint64, key string, ids ...uint64) {
+		t.Helper()
+		op := Op{Kind: OpWrite, ID: id, NowMs: 1, IDs: ids, Cmds: [][][]byte{{[]byte("set"), []byte(key), []byte("v")}}}
+		if c.Apply("a", op.Encode(nil), true) == nil {
+			t.Fatalf("write %d not answered", id)
+		}
+	}
+	local := func(key string) bool {
+		_, ok := c.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte(key)}}, 1)
+		return ok
+	}
+	set(1, "k1")
+	set(2, "k2")
+	if local("k1") || local("k2") {
+		t.Fatal("a pending key was read locally")
+	}
+	// Another sender's op naming id 1 releases nothing: ids are per sender.
+	other := Op{Kind: OpWrite, ID: 7, NowMs: 1, IDs: []uint64{1}, Cmds: [][][]byte{{[]byte("set"), []byte("x"), []byte("v")}}}
+	c.Apply("b", other.Encode(nil), true)
+	if local("k1") {
+		t.Fatal("another sender's notice released k1")
+	}
+	// Op 3 carries the notice of op 1; its own key k1 (written again) stays pending because of op 3.
+	set(3, "k1", 1)
+	if local("k1") {
+		t.Fatal("k1 released although op 3 rewrote it and is unacknowledged")
+	}
+	set(4, "k4", 3)
+	if !local("k1") {
+		t.Fatal("k1 still pending after the notices of ops 1 and 3")
+	}
+	if local("k2") || local("k4") {
+		t.Fatal("k2 or k4 released without their notice")
+	}
+	c.Commit("a", 2, 4, 99)
+	if !local("k2") || !local("k4") {
+		t.Fatal("Commit did not release k2 and k4")
+	}
+}

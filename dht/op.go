@@ -31,7 +31,7 @@ type Op struct {
 	ID    uint64 // originator-unique (OpWrite, OpRead)
 	NowMs int64
 	Cmds  [][][]byte // OpWrite/OpRead: the commands, in order (one, or a MULTI/EXEC body, or MSET parts)
-	IDs   []uint64   // OpCommit
+	IDs   []uint64   // OpCommit; OpWrite/OpRead: commit notices of the sender's earlier ops, piggybacked
 	Addr  string     // OpAnnounce, OpReady (the member)
 	Shard int        // OpReady, OpChunk: the shard; OpQuery: the combining tree's fan-out
 	Seq   uint64     // OpChunk

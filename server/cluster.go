@@ -98,7 +98,9 @@ Paths:
     at the same point of the total order; the replicas of the touched shards apply it and answer, the
     others answer null; the query ends when every member answered, so a write is acknowledged only
     once every replica of its shards applied it. The originator merges one answer per shard. After a
-    write it multicasts (Send, batched) a commit notice, which lets replicas serve the keys locally again.
+    write it releases the keys at its own replica and queues a commit notice for the others (the next
+    write op carries it, or it is multicast alone when no write comes; see commitNotices), which lets
+    replicas serve the keys locally again.
 
 Goroutines (owned by the plane, stopped by Close): the commit batcher, the shard-transfer sender, and the
 announcer/readiness multicaster; the group driver belongs to the group.Node.
@@ -112,8 +114,8 @@ type clusterPlane struct {
 	nextID  atomic.Uint64
 	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
 	sendSem chan struct{}  // batches in flight
-	commits chan uint64
-	softIDs chan uint64 // soft writes: their commit notice waits for a Flush
+	commits *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
+	softIDs chan uint64    // soft writes: their commit notice waits for a Flush
 	xfers   chan []dht.Transfer
 	notes   chan []byte // ops to multicast in the background (announce, ready)
 
@@ -138,7 +140,7 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
 		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, maxBatchesInFlight),
-		commits: make(chan uint64, cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
+		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
 	inst, err := p.newInstance(cfg.Incarnation)
 	if err != nil {
 		return nil, err
@@ -425,11 +427,16 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	for _, r := range batch {
 		cmds = append(cmds, r.cmds...)
 	}
-	op := dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: p.nowMs(), Cmds: cmds}
+	// The op carries the notices of earlier acknowledged writes (see commitNotices).
+	op := dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: p.nowMs(), Cmds: cmds, IDs: p.commits.take()}
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 	defer cancel()
-	res, err := p.cur().gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	in := p.cur()
+	res, err := in.gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
 	if err != nil {
+		if len(op.IDs) > 0 {
+			p.commits.add(op.IDs...)
+		}
 		for _, r := range batch {
 			r.res <- writeRes{err: err}
 		}
@@ -441,10 +448,8 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 		r.res <- writeRes{parts: parts[off : off+len(r.cmds)]}
 		off += len(r.cmds)
 	}
-	select {
-	case p.commits <- op.ID:
-	default: // full: the keys stay pending until the next view change (reads take the ordered path)
-	}
+	in.c.Commit(in.c.Self(), op.ID)
+	p.commits.add(op.ID)
 }
 
 // maxIDBatch bounds the op ids one commit notice carries.
@@ -469,21 +474,6 @@ func (p *clusterPlane) nextBatch(ch chan uint64) ([]uint64, bool) {
 		}
 	}
 	return ids, true
-}
-
-// commitLoop multicasts acknowledged-write notices in batches (FIFO Send: they only release keys for
-// local reads, so they need no order with other senders).
-func (p *clusterPlane) commitLoop() {
-	defer p.wg.Done()
-	for {
-		ids, ok := p.nextBatch(p.commits)
-		if !ok {
-			return
-		}
-		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-		_, _ = p.cur().gn.Send(ctx, p.cfg.Group, (&dht.Op{Kind: dht.OpCommit, IDs: ids}).Encode(nil))
-		cancel()
-	}
 }
 
 // Watchdog constants: a gap of pauseGap between beats means the process was stopped (SIGSTOP, a VM
@@ -542,12 +532,9 @@ func (p *clusterPlane) softLoop() {
 		if err != nil {
 			continue // the keys stay pending until the next view change
 		}
-		for _, id := range ids {
-			select {
-			case p.commits <- id:
-			default:
-			}
-		}
+		in := p.cur()
+		in.c.Commit(in.c.Self(), ids...)
+		p.commits.add(ids...)
 	}
 }
 

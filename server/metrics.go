@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/vsdb/vsdb/protocol"
+	"github.com/vsdb/vsdb/server/group"
 )
 
 // counter is a monotonic count that INFO can show relative to the last CONFIG RESETSTAT while
@@ -65,6 +66,10 @@ func newMetrics(n *Node) *metrics {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "vsdb", Name: "maxmemory_bytes", Help: "Configured maxmemory (0 = no limit)."},
 		func() float64 { return float64(n.storeConfig().MaxMemoryBytes) }))
 
+	if n.cluster != nil {
+		registerClusterMetrics(m.reg, n.cluster)
+	}
+
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "vsdb", Name: "commands_total", Help: "Commands run, by command."}, []string{"cmd"})
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "vsdb", Name: "command_duration_seconds", Help: "Time to run a command in the server (excluding network), by command; one command in 8 per connection is timed.",
@@ -103,4 +108,24 @@ func (m *metrics) resetStats() {
 	for _, c := range []*counter{&m.connsTotal, &m.rejectedConns, &m.protocolErrors, &m.rejected, &m.authFailures, &m.bytesOut, &m.commandsProcessed} {
 		c.reset()
 	}
+}
+
+// registerClusterMetrics exports the group node's and its peer transport's counters (the current
+// instance's: a rejoin starts a new group node, which Prometheus sees as a counter reset).
+func registerClusterMetrics(reg *prometheus.Registry, p *clusterPlane) {
+	stat := func(name, help string, f func(group.Stats) uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "vsdb", Name: name, Help: help},
+			func() float64 { return float64(f(p.cur().gn.Stats())) }))
+	}
+	stat("peer_frames_sent_total", "Peer transport data frames written to sockets.", func(s group.Stats) uint64 { return s.Transport.FramesSent })
+	stat("peer_bytes_sent_total", "Peer transport payload bytes sent.", func(s group.Stats) uint64 { return s.Transport.BytesSent })
+	stat("peer_writes_total", "Peer transport socket writes (each carries one batch of frames).", func(s group.Stats) uint64 { return s.Transport.Writes })
+	stat("peer_frames_received_total", "Peer transport data frames received.", func(s group.Stats) uint64 { return s.Transport.FramesReceived })
+	stat("peer_bytes_received_total", "Peer transport payload bytes received.", func(s group.Stats) uint64 { return s.Transport.BytesReceived })
+	stat("peer_frames_lost_total", "Peer frames dropped (failed writes, removed peers, replaced connections).", func(s group.Stats) uint64 { return s.Transport.FramesLost })
+	stat("peer_queue_full_total", "Peer sends refused because the peer's queue was full.", func(s group.Stats) uint64 { return s.Transport.QueueFull })
+	stat("peer_conns_lost_total", "Peer connections that ended with an error.", func(s group.Stats) uint64 { return s.Transport.ConnsLost })
+	stat("group_inbox_dropped_total", "Received group messages dropped because a driver's inbox was full (vsync retransmits).", func(s group.Stats) uint64 { return s.InboxDropped })
+	stat("group_send_dropped_total", "Group envelopes the transport refused.", func(s group.Stats) uint64 { return s.SendDropped })
+	stat("group_decode_errors_total", "Received payloads that were not a valid group envelope or message.", func(s group.Stats) uint64 { return s.DecodeErrors })
 }

@@ -190,6 +190,11 @@ func (d *driver) Tick(h *vsim.Host) {
 			delete(d.reps, proc)
 		}
 	}
+	for _, proc := range h.Procs() {
+		if r := d.reps[proc]; r != nil {
+			r.tickCommits()
+		}
+	}
 	now := h.Now()
 	steps := int64(h.Steps())
 	if now < steps-stopBeforeEndTicks {
@@ -271,6 +276,9 @@ func (d *driver) issue(o *op, timeoutTicks int) {
 	d.nextID++
 	o.id = d.nextID
 	dop := dht.Op{Kind: kind, ID: o.id, NowMs: d.nowMs(), Cmds: o.cmds}
+	if o.write {
+		dop.IDs = r.takeCommits()
+	}
 	qid, err := m.Query(vsync.FlavourOrdered, dop.Encode(nil), vsync.ReplyAll, timeoutTicks)
 	if err != nil {
 		d.finish(o, statusFailed, nil)
@@ -299,8 +307,10 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 		out = dht.MergeReply(out, cmd, d.ns, parts[i])
 	}
 	if o.write {
-		c := dht.Op{Kind: dht.OpCommit, IDs: []uint64{o.id}}
-		_, _ = m.Send(c.Encode(nil))
+		// Acknowledged: the originator releases its own replica at once; the others learn it from the
+		// next write op of this member, or from a lone notice (tickCommits).
+		r.c.Commit(m.ID(), o.id)
+		r.commits = append(r.commits, o.id)
 	}
 	d.finish(o, statusOK, out)
 }

@@ -32,6 +32,32 @@ type replica struct {
 	metaBuf  []byte
 	inflight map[uint64]*op // query id → client operation
 	stopped  bool
+	// commits are this member's acknowledged writes whose notice has not gone out: the next write op
+	// carries them, or Tick multicasts them alone after commitIdleTicks (the server's commitNotices).
+	commits    []uint64
+	commitIdle int
+}
+
+// commitIdleTicks is how long acknowledged-write notices wait for a write op to carry them.
+const commitIdleTicks = 2
+
+// takeCommits returns the waiting notices for a write op to carry.
+func (r *replica) takeCommits() []uint64 {
+	ids := r.commits
+	r.commits, r.commitIdle = nil, 0
+	return ids
+}
+
+// tickCommits multicasts the notices that waited commitIdleTicks.
+func (r *replica) tickCommits() {
+	if len(r.commits) == 0 || r.stopped {
+		return
+	}
+	if r.commitIdle++; r.commitIdle < commitIdleTicks {
+		return
+	}
+	c := dht.Op{Kind: dht.OpCommit, IDs: r.takeCommits()}
+	_, _ = r.m.Send(c.Encode(nil))
 }
 
 func newReplica(d *driver, proc string, m *vsync.Member) *replica {
