@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/redcon"
+	"go.etcd.io/raft/v3"
 
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server/group"
 	"github.com/vsdb/vsdb/server/peer"
 	"github.com/vsdb/vsdb/shard"
 	"github.com/vsdb/vsdb/vsync"
+	"github.com/vsdb/vsdb/vsync/membership"
+	"github.com/vsdb/vsdb/wal"
 )
 
 // ClusterConfig makes a node one member of a clustered DHT (nil in Config.Cluster: a single in-memory
@@ -53,6 +58,11 @@ type ClusterConfig struct {
 	// Consistency is the write mode of new connections: "strict" (default) or "soft" (CLIENT
 	// CONSISTENCY changes it per connection).
 	Consistency string
+	// DataDir is the directory of this node's durable state: today the membership replica's raft log
+	// (a Badger database, wal.RaftLog) and the SafeSend acceptor log (wal.SafeLog), so a restarted oracle node keeps its raft term, vote and log as
+	// raft requires. Empty (the default): in memory, and a restarted oracle node comes back with an
+	// empty raft log (see docs/vsync.md, the membership service's known limitation).
+	DataDir string
 	// OnView, if set, is called with the new layout after each view change (the embedded API's view
 	// upcall). It runs on the group's driver goroutine: it must return quickly and must not call the
 	// node's data API (hand the work to another goroutine).
@@ -122,6 +132,12 @@ type clusterPlane struct {
 	logf      func(string, ...any)
 	rejoining atomic.Bool
 
+	// raftStorage is the membership replica's raft storage, handed to every instance in turn (a
+	// rejoin's new group node takes over the old one's log); db holds it when DataDir is set.
+	raftStorage membership.RaftStorage
+	safeLog     group.LogStore // the SafeSend acceptor log, likewise shared by the instances
+	db          *wal.DB
+
 	announceAddr atomic.Pointer[string]
 
 	// Pause detection for local reads (see watchdog).
@@ -141,8 +157,35 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
 		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, maxBatchesInFlight),
 		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
+	p.raftStorage, p.safeLog = raft.NewMemoryStorage(), group.NewMemLog()
+	if cfg.DataDir == "" && slices.Contains(cfg.Oracle, cfg.Self) {
+		logf("dht: this node runs a membership replica with no data directory (--cluster-data-dir): its raft log is in memory, and a restart that loses it on two replicas at once can break the membership service (docs/vsync.md §13)")
+	}
+	if cfg.DataDir != "" {
+		opts := wal.DefaultOptions()
+		opts.Logf = func(format string, args ...any) {
+			if strings.HasPrefix(format, "badger WARNING") || strings.HasPrefix(format, "badger ERROR") {
+				logf(format, args...)
+			}
+		}
+		db, err := wal.Open(cfg.DataDir, opts)
+		if err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+		rl, err := db.RaftLog("membership/")
+		var sl *wal.SafeLog
+		if err == nil {
+			sl, err = db.SafeLog("safesend/")
+		}
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+		p.db, p.raftStorage, p.safeLog = db, rl, sl
+	}
 	inst, err := p.newInstance(cfg.Incarnation)
 	if err != nil {
+		p.closeDB()
 		return nil, err
 	}
 	p.inst.Store(inst)
@@ -185,7 +228,7 @@ func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 		return nil, err
 	}
 	gn, err := group.New(group.Config{Self: p.cfg.Self, ListenAddr: p.cfg.PeerAddr, Peers: p.cfg.Peers,
-		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf})
+		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf, RaftStorage: p.raftStorage, Log: p.safeLog})
 	if err != nil {
 		return nil, err
 	}
@@ -702,5 +745,13 @@ func (p *clusterPlane) Close() error {
 	if errors.Is(err, group.ErrClosed) {
 		err = nil
 	}
-	return err
+	return errors.Join(err, p.closeDB())
+}
+
+// closeDB closes the data directory's database, if any (after the group node that wrote to it).
+func (p *clusterPlane) closeDB() error {
+	if p.db == nil {
+		return nil
+	}
+	return p.db.Close()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server/peer"
 	"github.com/vsdb/vsdb/shard"
+	"github.com/vsdb/vsdb/wal"
 )
 
 // freeAddrs reserves n loopback addresses (listen, note, close): the nodes of a test cluster must know
@@ -532,5 +533,64 @@ func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterOracleRestartKeepsRaftLog stops two of the three membership replicas together and restarts
+// them from their data directories: between the stop and the restart their raft logs are on disk (hard
+// state and entries up to what was committed), and the restarted cluster serves reads and writes. With
+// in-memory raft storage the two would come back empty, could elect one of themselves and lose the
+// group records (docs/vsync.md, the membership service).
+func TestClusterOracleRestartKeepsRaftLog(t *testing.T) {
+	dirs := map[peer.NodeID]string{}
+	tc := startTestClusterWith(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3}, func(c *ClusterConfig) {
+		if dirs[c.Self] == "" {
+			dirs[c.Self] = t.TempDir()
+		}
+		c.DataDir = dirs[c.Self]
+	})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	if err := tc.client(1).Set(ctx, "k", "v1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	committed := map[peer.NodeID]uint64{}
+	for _, id := range []peer.NodeID{2, 3} {
+		hs, _, err := tc.nodes[id].cluster.raftStorage.InitialState()
+		if err != nil || hs.GetTerm() == 0 || hs.GetCommit() == 0 {
+			t.Fatalf("node %d raft hard state %v, %v", id, hs, err)
+		}
+		committed[id] = hs.GetCommit()
+		tc.stop(id)
+	}
+	for _, id := range []peer.NodeID{2, 3} {
+		db, err := wal.Open(dirs[id], wal.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl, err := db.RaftLog("membership/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, _, _ := rl.InitialState()
+		last, _ := rl.LastIndex()
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if hs.GetCommit() < committed[id] || last < hs.GetCommit() {
+			t.Fatalf("node %d on disk: commit %d (was %d), last index %d", id, hs.GetCommit(), committed[id], last)
+		}
+	}
+	tc.start(2)
+	tc.start(3)
+	tc.waitLayout(3)
+	for _, id := range []peer.NodeID{1, 2, 3} {
+		c := tc.client(id)
+		if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v1" {
+			t.Fatalf("GET at node %d = %q, %v", id, v, err)
+		}
+		if err := c.Set(ctx, fmt.Sprint("after", id), "x", 0).Err(); err != nil {
+			t.Fatalf("SET at node %d: %v", id, err)
+		}
 	}
 }

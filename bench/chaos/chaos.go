@@ -45,6 +45,9 @@ type Options struct {
 	Seed     int64         // fault schedule and workload choices (default 1)
 	Log      io.Writer     // progress lines (default discard)
 	LogDir   string        // if set, node i's output is appended to LogDir/node-i.log
+	// DataDir, if set, gives node i the durable state directory DataDir/node-i (--cluster-data-dir), kept
+	// across its restarts; Run empties those directories first. Empty: in-memory nodes.
+	DataDir string
 }
 
 // Result is what Run found.
@@ -134,6 +137,9 @@ func (c *cluster) start(i int) error {
 	if c.net != nil {
 		args = nodeArgs(c.o.Nodes, i, c.o.RF, c.o.BasePort, c.net.peersOf(c.o, i))
 	}
+	if c.o.DataDir != "" {
+		args = append(args, "--cluster-data-dir", nodeDataDir(c.o.DataDir, i))
+	}
 	cmd := exec.Command(c.o.Binary, args...)
 	if c.o.LogDir != "" {
 		f, err := os.OpenFile(filepath.Join(c.o.LogDir, fmt.Sprintf("node-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -153,6 +159,9 @@ func (c *cluster) start(i int) error {
 	go func() { _ = cmd.Wait() }()
 	return nil
 }
+
+// nodeDataDir is node i's durable state directory under dir.
+func nodeDataDir(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("node-%d", i)) }
 
 func (c *cluster) signal(i int, sig syscall.Signal) {
 	c.mu.Lock()
@@ -244,6 +253,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Nodes > 9 {
 		return Result{}, errors.New("chaos: at most 9 nodes")
+	}
+	if o.DataDir != "" {
+		for i := 1; i <= o.Nodes; i++ {
+			if err := os.RemoveAll(nodeDataDir(o.DataDir, i)); err != nil {
+				return Result{}, fmt.Errorf("chaos: data dir: %w", err)
+			}
+		}
 	}
 	redis.SetLogger(quietLogger{}) // refused connections to a killed node are expected, and counted
 	c := &cluster{o: o, procs: map[int]*exec.Cmd{}}

@@ -36,6 +36,17 @@ func newChaosCmd() *cobra.Command {
 			if faults != "" {
 				o.Faults = strings.Split(faults, ",")
 			}
+			switch o.DataDir {
+			case "none":
+				o.DataDir = ""
+			case "":
+				dir, err := os.MkdirTemp("", "vsdb-chaos-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				o.DataDir = dir
+			}
 			res, err := chaos.Run(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -61,5 +72,6 @@ func newChaosCmd() *cobra.Command {
 	f.IntVar(&o.Clients, "clients", 8, "concurrent clients")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the fault schedule and the workload")
 	f.StringVar(&o.LogDir, "log-dir", "", "append each node's output to DIR/node-i.log")
+	f.StringVar(&o.DataDir, "data-dir", "", "node i keeps its durable state (--cluster-data-dir) in DIR/node-i, emptied first; default a temporary directory removed afterwards; none: in-memory nodes")
 	return cmd
 }

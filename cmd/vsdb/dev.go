@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ var (
 func newDevCmd() *cobra.Command {
 	var nodes, rf, base int
 	var restart bool
+	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local N-process cluster on loopback (node i: RESP on P+i, HTTP on P+100+i, peers on P+200+i)",
@@ -44,6 +46,17 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			switch dataDir {
+			case "none":
+				dataDir = ""
+			case "":
+				dir, err := os.MkdirTemp("", "vsdb-dev-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				dataDir = dir
+			}
 			out := cmd.OutOrStdout()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -54,7 +67,11 @@ func newDevCmd() *cobra.Command {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					superviseNode(ctx, self, devArgs(nodes, i, rf, base), i, restart, out, cmd.ErrOrStderr())
+					args := devArgs(nodes, i, rf, base)
+					if dataDir != "" {
+						args = append(args, "--cluster-data-dir", filepath.Join(dataDir, fmt.Sprintf("node-%d", i)))
+					}
+					superviseNode(ctx, self, args, i, restart, out, cmd.ErrOrStderr())
 				}()
 			}
 			fmt.Fprintf(out, "vsdb dev: %d nodes, RF=%d, %d shards; try: redis-cli -c -p %d\n", nodes, rf, max(1, nodes/rf), base+1)
@@ -68,6 +85,7 @@ func newDevCmd() *cobra.Command {
 	f.IntVar(&nodes, "nodes", 3, "processes")
 	f.IntVar(&rf, "rf", 3, "replication factor (shards = nodes / rf)")
 	f.IntVar(&base, "base-port", 7000, "base port P")
+	f.StringVar(&dataDir, "data-dir", "", "node i keeps its durable state (--cluster-data-dir) in DIR/node-i; default a temporary directory removed on exit; none: in-memory nodes")
 	f.BoolVar(&restart, "restart", true, "restart a node that exits (a new incarnation, which rejoins and receives its shard by state transfer)")
 	return cmd
 }

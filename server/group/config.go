@@ -10,6 +10,7 @@ import (
 
 	"github.com/vsdb/vsdb/server/peer"
 	"github.com/vsdb/vsdb/vsync"
+	"github.com/vsdb/vsdb/vsync/membership"
 )
 
 // Config configures a Node. Zero numeric fields take the defaults documented on each field.
@@ -49,6 +50,12 @@ type Config struct {
 	Member func(*vsync.Config)
 	// Log is the SafeSend log shared by the node's groups. Default a fresh MemLog.
 	Log LogStore
+	// RaftStorage is the raft log and state of this node's membership replica (oracle nodes only).
+	// Default a fresh raft.MemoryStorage. Raft assumes a replica never forgets what it persisted: give
+	// a node that replaces an earlier one of the same process (a rejoin) the storage the earlier one
+	// used, and a durable one (wal.RaftLog) to survive a process restart. At most one node may use a
+	// storage at a time.
+	RaftStorage membership.RaftStorage
 	// Transport adjusts the peer transport's configuration (Self, ListenAddr, Incarnation and ClusterID
 	// are set by the driver).
 	Transport func(*peer.Config)

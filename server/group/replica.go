@@ -20,13 +20,12 @@ type replicaIn struct {
 
 // replicaDriver runs the node's membership replica on one goroutine: it ticks, steps what arrives,
 // and after each of those sends what the replica's Ready holds (raft messages to the other replicas,
-// group records to members). Its raft storage is in memory (membership.RaftStorage is the seam for
-// Badger): a restarted process starts its replica empty, which raft tolerates while a quorum of the
-// others keeps the log.
+// group records to members). Its raft storage is Config.RaftStorage: in memory by default (a restarted
+// process then starts its replica empty; see step), durable with wal.RaftLog.
 type replicaDriver struct {
 	n       *Node
 	rep     *membership.Replica
-	storage *raft.MemoryStorage
+	storage membership.RaftStorage
 	inbox   chan replicaIn
 	clamped uint64 // heartbeats whose commit index was clamped (see step)
 	out     *outbox
@@ -34,7 +33,10 @@ type replicaDriver struct {
 
 func newReplicaDriver(n *Node, raftID uint64) (*replicaDriver, error) {
 	seed := int64(n.cfg.Incarnation) ^ int64(n.cfg.Self)<<32
-	st := raft.NewMemoryStorage()
+	var st membership.RaftStorage = raft.NewMemoryStorage()
+	if n.cfg.RaftStorage != nil {
+		st = n.cfg.RaftStorage
+	}
 	// The replica removes a suspected member only after that member's lease ran out: members and the
 	// replica tick at the same rate (Config.Tick).
 	mc := vsync.Config{}
@@ -83,13 +85,13 @@ func (r *replicaDriver) run() {
 /*
 step feeds a batch to the replica.
 
-Restarted replicas (the raft storage is in memory until the Badger RaftStorage exists): a process that
-restarts comes back with an empty log, while the leader still remembers the log it had matched there,
+Restarted replicas with an in-memory raft storage (no data directory): a process that restarts comes
+back with an empty log, while the leader still remembers the log it had matched there,
 and its heartbeats carry commit = min(that match, committed). raft panics on a heartbeat commit beyond
 the follower's last index (it is how raft detects a lost log). The driver clamps that commit to the
 local last index instead: the heartbeat response then makes the leader probe, the follower's rejection
-moves the leader back, and the log is re-sent (or a snapshot). What stays unsafe until raft storage is
-durable is that a restarted replica forgot its term and vote, so it could vote twice in one term; a
+moves the leader back, and the log is re-sent (or a snapshot). What stays unsafe without durable raft storage
+(wal.RaftLog) is that a restarted replica forgot its term and vote, so it could vote twice in one term; a
 lost log does not make it win elections (raft's up-to-date check).
 */
 func (r *replicaDriver) step(in replicaIn) {
