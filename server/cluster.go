@@ -524,7 +524,7 @@ func (p *clusterPlane) nextBatch(ch chan uint64) ([]uint64, bool) {
 // (1 s by default), so that by then the member either learned it was dropped from the view (and
 // stopped) or renewed its lease with the membership service.
 const (
-	beatEvery       = 5 * time.Millisecond
+	beatEvery       = 20 * time.Millisecond
 	pauseGap        = 100 * time.Millisecond
 	pauseQuarantine = 2 * time.Second
 )

@@ -165,12 +165,29 @@ func (m *Member) P2PQuery(to string, payload []byte, timeoutTicks int) (uint64, 
 The point-to-point channel: per peer, numbered messages, cumulative acknowledgements, go-back-N
 retransmission every RetransmitTicks, at most MaxP2PUnacked unacknowledged. FIFO and reliable while
 both ends stay in the view; the channel is dropped when the peer leaves the view.
+
+Acknowledgements are delayed: a receiver acknowledges at its next tick (one cumulative MsgP2PAck per
+peer for everything received since), at once when p2pAckEvery messages are owed, and at once on a
+duplicate (the sender is retransmitting, so an acknowledgement was lost). A query reply therefore costs
+one message instead of two under load. The delay is at most one tick, shorter than RetransmitTicks
+(default 10), so it causes no retransmission; it only holds the sender's copies up to a tick longer
+(with RetransmitTicks 1 a message may be resent once, and the duplicate is acknowledged at once).
 */
 type p2pPeer struct {
 	outSeq     uint64
 	unacked    []Message
 	inNext     uint64
 	lastResend int64
+	ackOwed    int // in-order messages received and not yet acknowledged
+}
+
+// p2pAckEvery is how many owed acknowledgements make one go out before the next tick.
+func (m *Member) p2pAckEvery() int { return max(1, m.cfg.MaxP2PUnacked/4) }
+
+// ackP2P sends peer id the cumulative acknowledgement of what it sent.
+func (m *Member) ackP2P(id string, p *p2pPeer) {
+	p.ackOwed = 0
+	m.send(Message{Kind: MsgP2PAck, Group: m.cfg.Group, From: m.cfg.Self, To: id, P2PSeq: p.inNext - 1})
 }
 
 func (m *Member) peer(id string) *p2pPeer {
@@ -213,23 +230,30 @@ func (m *Member) onP2P(msg Message) {
 		}
 		return
 	}
-	if msg.P2PSeq == p.inNext {
-		p.inNext++
-		switch {
-		case msg.Reply != 0:
-			m.onReply(msg)
-		default:
-			m.event(Event{Kind: EventP2P, Delivery: Delivery{Tag: Tag{Sender: msg.From, Seq: msg.P2PSeq},
-				ViewID: m.vs.view.ID, Payload: msg.Payload, QueryID: msg.QueryID}})
-		}
+	if msg.P2PSeq != p.inNext {
+		m.ackP2P(msg.From, p) // a duplicate (or a gap): the sender is retransmitting
+		return
 	}
-	m.send(Message{Kind: MsgP2PAck, Group: m.cfg.Group, From: m.cfg.Self, To: msg.From, P2PSeq: p.inNext - 1})
+	p.inNext++
+	switch {
+	case msg.Reply != 0:
+		m.onReply(msg)
+	default:
+		m.event(Event{Kind: EventP2P, Delivery: Delivery{Tag: Tag{Sender: msg.From, Seq: msg.P2PSeq},
+			ViewID: m.vs.view.ID, Payload: msg.Payload, QueryID: msg.QueryID}})
+	}
+	if p.ackOwed++; p.ackOwed >= m.p2pAckEvery() {
+		m.ackP2P(msg.From, p)
+	}
 }
 
-// tickP2P resends unacknowledged point-to-point messages.
+// tickP2P sends the owed acknowledgements and resends unacknowledged point-to-point messages.
 func (m *Member) tickP2P() {
 	for _, id := range sortedKeys(m.p2p) {
 		p := m.p2p[id]
+		if p.ackOwed > 0 {
+			m.ackP2P(id, p)
+		}
 		if len(p.unacked) == 0 || m.now-p.lastResend < int64(m.cfg.RetransmitTicks) {
 			continue
 		}

@@ -44,6 +44,7 @@ type Config struct {
 	// heartbeats share each peer connection with bulk group traffic, and a leader that hears from no
 	// quorum for 2*ElectionTicks stops renewing member leases, so a shorter timeout turns a loaded link
 	// into spurious partitions. A new leader is still elected well within the 1 s failure suspicion.
+	// The leader's raft heartbeat interval is ElectionTicks/10 (at least 1 tick).
 	ElectionTicks int
 	// Member, if set, adjusts each member's vsync.Config (e.g. SafeAcceptors) before it is created;
 	// Group, Self, Oracle and Storage are set by the driver.

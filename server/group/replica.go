@@ -45,12 +45,18 @@ func newReplicaDriver(n *Node, raftID uint64) (*replicaDriver, error) {
 	}
 	rep, err := membership.NewReplica(membership.Config{ID: raftID, Addrs: n.oracle,
 		Storage: st, Rand: rand.New(rand.NewSource(seed)), ElectionTicks: n.cfg.ElectionTicks,
+		HeartbeatTicks:   raftHeartbeatTicks(n.cfg.ElectionTicks),
 		MemberLeaseTicks: mc.WithDefaults().OracleLeaseTicks})
 	if err != nil {
 		return nil, fmt.Errorf("group: membership replica: %w", err)
 	}
 	return &replicaDriver{n: n, rep: rep, storage: st, inbox: make(chan replicaIn, n.cfg.InboxBatches), out: newOutbox()}, nil
 }
+
+// raftHeartbeatTicks is the replicas' raft heartbeat interval: a tenth of the election timeout (3 ticks,
+// 30 ms, by default), at least 1. Heartbeats every tick cost each idle oracle node two writes and two
+// reads per 10 ms for nothing: a follower campaigns only after ElectionTicks of silence.
+func raftHeartbeatTicks(electionTicks int) int { return max(1, electionTicks/10) }
 
 // replicaDrainMax bounds the inbox batches stepped before one Ready.
 const replicaDrainMax = 64
