@@ -27,6 +27,7 @@ func (n *Node) startHTTP() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", n.handleHealthz)
 	mux.HandleFunc("GET /v1/cluster/digest", n.handleDigest)
+	mux.Handle("GET /v1/cluster/config", n.protectHTTP(http.HandlerFunc(n.handleClusterConfig)))
 	mux.Handle("POST /v1/query", n.protectHTTP(n.queries))
 	mux.Handle("GET /v1/query/stream", n.protectHTTP(query.NewStreamHandler(n.queries, 0)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{
@@ -97,6 +98,38 @@ func (n *Node) handleDigest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"member": l.Self, "shard": shard, "digest": fmt.Sprintf("%016x", d),
 		"view": l.ViewID, "stopped": n.cluster.cur().stopped.Load(), "keys": n.cluster.cur().c.Stats().Keys})
+}
+
+// JoinInfo is what GET /v1/cluster/config answers: what a new node needs to join this node's cluster
+// (`vsdb server --join`). Peers are the peer addresses this node knows, by node id, itself included.
+type JoinInfo struct {
+	Self              int               `json:"self"`
+	Peers             map[string]string `json:"peers"`
+	Oracle            []int             `json:"oracle"`
+	Group             string            `json:"group"`
+	RF                int               `json:"rf"`
+	ExpectedGroupSize int               `json:"expected_group_size"`
+	MinGroupSize      int               `json:"min_group_size"`
+}
+
+// handleClusterConfig answers the cluster's join information (404 on a single node).
+func (n *Node) handleClusterConfig(w http.ResponseWriter, _ *http.Request) {
+	if n.cluster == nil {
+		writeJSONError(w, http.StatusNotFound, "not a clustered node")
+		return
+	}
+	cfg := n.cluster.cfg
+	info := JoinInfo{Self: int(cfg.Self), Peers: map[string]string{}, Group: cfg.Group, RF: cfg.DHT.RF,
+		ExpectedGroupSize: cfg.DHT.ExpectedGroupSize, MinGroupSize: cfg.DHT.MinGroupSize}
+	for id, addr := range cfg.Peers {
+		info.Peers[strconv.Itoa(int(id))] = addr
+	}
+	info.Peers[strconv.Itoa(int(cfg.Self))] = cfg.PeerAddr
+	for _, id := range cfg.Oracle {
+		info.Oracle = append(info.Oracle, int(id))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(info)
 }
 
 // protectHTTP guards a data endpoint: a cross-site browser request is refused (403, Go's

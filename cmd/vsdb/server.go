@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/signal"
@@ -53,6 +54,7 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.String("cluster-redirect", "none", "a command for a shard this node does not hold: none (serve it through the group) or moved (answer -MOVED slot host:port) (cluster)")
 	fs.Int("cluster-query-fanout", 0, "fan-out of a cut query's combining tree, 1 to 64 (cluster; 0 = default 2)")
 	fs.String("cluster-data-dir", "", "directory of this node's durable state: the membership replica's raft log (cluster; empty = in memory, and a restarted oracle node forgets its raft log)")
+	fs.String("join", "", "HTTP host:port of any node of a running cluster: take the peers, the membership nodes and the DHT parameters from it (needs cluster-node, a free id, and cluster-peer-addr; the cluster-peers, -oracle, -rf, -expected-size and -min-size settings must then be left unset)")
 	fs.String("cluster-announce", "", "client-facing RESP address reported by CLUSTER SLOTS (cluster; default the RESP listener's)")
 }
 
@@ -101,6 +103,25 @@ func clusterConfig(v *viper.Viper) (*server.ClusterConfig, []error) {
 	} else {
 		slices.Sort(ids)
 		cc.Oracle = ids[:min(3, len(ids))]
+	}
+	if join := v.GetString("join"); join != "" && len(errs) == 0 {
+		for _, k := range joinOwnedFlags {
+			if v.IsSet(k) {
+				errs = append(errs, fmt.Errorf("%s: set, but --join takes it from the cluster", k))
+			}
+		}
+		if v.GetString("cluster-peer-addr") == "" {
+			errs = append(errs, errors.New("cluster-peer-addr: required with --join"))
+		}
+		if len(errs) == 0 {
+			info, err := fetchJoinInfo(context.Background(), join, v.GetString("requirepass"))
+			if err == nil {
+				err = applyJoin(cc, info)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if cc.Consistency != "strict" && cc.Consistency != "soft" {
 		errs = append(errs, fmt.Errorf("cluster-consistency: %q is not strict or soft", cc.Consistency))
