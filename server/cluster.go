@@ -59,8 +59,8 @@ type ClusterConfig struct {
 	// CONSISTENCY changes it per connection).
 	Consistency string
 	// DataDir is the directory of this node's durable state: today the membership replica's raft log
-	// (a Badger database, wal.RaftLog) and the SafeSend acceptor log (wal.SafeLog), so a restarted oracle node keeps its raft term, vote and log as
-	// raft requires. Empty (the default): in memory, and a restarted oracle node comes back with an
+	// (wal.RaftLog) and the SafeSend acceptor log (wal.SafeLog) in one Badger database, so a restarted
+	// oracle node keeps its raft term, vote and log as raft requires. Empty (the default): in memory, and a restarted oracle node comes back with an
 	// empty raft log (see docs/vsync.md, the membership service's known limitation).
 	DataDir string
 	// OnView, if set, is called with the new layout after each view change (the embedded API's view
@@ -162,30 +162,15 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 		logf("dht: this node runs a membership replica with no data directory (--cluster-data-dir): its raft log is in memory, and a restart that loses it on two replicas at once can break the membership service (docs/vsync.md §13)")
 	}
 	if cfg.DataDir != "" {
-		opts := wal.DefaultOptions()
-		opts.Logf = func(format string, args ...any) {
-			if strings.HasPrefix(format, "badger WARNING") || strings.HasPrefix(format, "badger ERROR") {
-				logf(format, args...)
-			}
-		}
-		db, err := wal.Open(cfg.DataDir, opts)
+		db, rl, sl, err := openDataDir(cfg.DataDir, logf)
 		if err != nil {
-			return nil, fmt.Errorf("server: data dir: %w", err)
-		}
-		rl, err := db.RaftLog("membership/")
-		var sl *wal.SafeLog
-		if err == nil {
-			sl, err = db.SafeLog("safesend/")
-		}
-		if err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("server: data dir: %w", err)
+			return nil, err
 		}
 		p.db, p.raftStorage, p.safeLog = db, rl, sl
 	}
 	inst, err := p.newInstance(cfg.Incarnation)
 	if err != nil {
-		p.closeDB()
+		_ = p.closeDB()
 		return nil, err
 	}
 	p.inst.Store(inst)
@@ -746,6 +731,31 @@ func (p *clusterPlane) Close() error {
 		err = nil
 	}
 	return errors.Join(err, p.closeDB())
+}
+
+// openDataDir opens the node's Badger database in dir and, in it, the membership replica's raft log and
+// the SafeSend log. Badger's warnings and errors go to logf; its info lines are dropped.
+func openDataDir(dir string, logf func(string, ...any)) (*wal.DB, *wal.RaftLog, *wal.SafeLog, error) {
+	opts := wal.DefaultOptions()
+	opts.Logf = func(format string, args ...any) {
+		if strings.HasPrefix(format, "badger WARNING") || strings.HasPrefix(format, "badger ERROR") {
+			logf(format, args...)
+		}
+	}
+	db, err := wal.Open(dir, opts)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	rl, err := db.RaftLog("membership/")
+	var sl *wal.SafeLog
+	if err == nil {
+		sl, err = db.SafeLog("safesend/")
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	return db, rl, sl, nil
 }
 
 // closeDB closes the data directory's database, if any (after the group node that wrote to it).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,8 +16,11 @@ import (
 	"github.com/vsdb/vsdb/server/peer"
 )
 
-// joinTimeout bounds the request for a cluster's join information.
-const joinTimeout = 5 * time.Second
+// Limits of the request for a cluster's join information.
+const (
+	joinTimeout      = 5 * time.Second
+	maxJoinInfoBytes = 1 << 20
+)
 
 // joinOwnedFlags are the cluster settings `--join` takes from the cluster: setting one as well is an
 // error (the DHT parameters must be identical on every member).
@@ -43,7 +47,7 @@ func fetchJoinInfo(ctx context.Context, addr, password string) (server.JoinInfo,
 		return server.JoinInfo{}, fmt.Errorf("join %s: %s", addr, resp.Status)
 	}
 	var info server.JoinInfo
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&info); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJoinInfoBytes)).Decode(&info); err != nil {
 		return server.JoinInfo{}, fmt.Errorf("join %s: %w", addr, err)
 	}
 	return info, nil
