@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"os"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -203,6 +205,9 @@ func loadServerConfig(fs *pflag.FlagSet) (server.Config, error) {
 	cfg.ReplyStallTimeout = v.GetDuration("reply-stall-timeout")
 	cfg.ShutdownTimeout = v.GetDuration("shutdown-timeout")
 	cfg.Pprof = v.GetBool("pprof")
+	// The cluster layer's notable events (rejoins, drops, refused joiners) go to standard error, one
+	// timestamped line each: they are what explains a failure seen by vsdb chaos.
+	cfg.Logf = log.New(os.Stderr, "vsdb: ", log.LstdFlags|log.Lmicroseconds).Printf
 	cc, cerrs := clusterConfig(v)
 	cfg.Cluster = cc
 	errs = append(errs, cerrs...)
