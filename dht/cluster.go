@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -628,6 +629,29 @@ type Layout struct {
 	Addrs     map[string]string // client-facing addresses
 	Self      string
 	ViewID    uint64
+	MyShard   int  // this member's shard (-1: none)
+	Loaded    bool // this member holds its shard's data (serves it)
+}
+
+// String is a one-line summary for logs: the view, each position's member with "*" when ready, and
+// this member's shard and state.
+func (l Layout) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "view %d self %s shard %d loaded %v placement [", l.ViewID, l.Self, l.MyShard, l.Loaded)
+	for i, m := range l.Placement {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if m == "" {
+			m = "-"
+		}
+		b.WriteString(m)
+		if l.Ready[m] {
+			b.WriteByte('*')
+		}
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // Layout returns the current layout.
@@ -635,7 +659,7 @@ func (c *Cluster) Layout() Layout {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := Layout{Shards: c.ns, Placement: slices.Clone(c.placement), Ready: map[string]bool{}, Addrs: map[string]string{},
-		Self: c.self, ViewID: c.view.ID}
+		Self: c.self, ViewID: c.view.ID, MyShard: c.myShard, Loaded: c.loaded}
 	for k, v := range c.ready {
 		l.Ready[k] = v
 	}

@@ -274,8 +274,10 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			op := in.c.ReadyOp(s)
 			p.note(&op)
 		}
+		l := in.c.Layout()
+		p.logf("dht: %s", l)
 		if p.cfg.OnView != nil {
-			p.cfg.OnView(in.c.Layout())
+			p.cfg.OnView(l)
 		}
 		// Re-announce: a member that joined after our announcement must learn our address (the
 		// metadata of its state transfer has it, unless we announced during the change).
@@ -300,6 +302,7 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		case err != nil:
 		case op.Kind == dht.OpChunk:
 			if in.c.OnChunk(ev.Delivery.Tag.Sender, op) {
+				p.logf("dht: %s loaded shard %d from %s", in.c.Self(), op.Shard, ev.Delivery.Tag.Sender)
 				ready := in.c.ReadyOp(op.Shard)
 				p.note(&ready)
 			}
