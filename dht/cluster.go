@@ -511,9 +511,12 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply) []byte {
 			continue
 		}
 		var out []byte
-		if bytes.EqualFold(part[0], []byte("scan")) {
+		switch {
+		case bytes.EqualFold(part[0], []byte("scan")):
 			out = c.scan(part, op.NowMs)
-		} else {
+		case IsSlotCommand(part):
+			out = execSlotCommand(c.st, nil, part, op.NowMs)
+		default:
 			out = c.st.Exec(nil, part, op.NowMs)
 		}
 		if reply != nil {

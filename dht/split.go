@@ -62,6 +62,9 @@ func ShardOfKey(key []byte, ns int) int { return ShardOfSlot(shard.KeySlot(key),
 // ShardsOf returns the shards a command touches (sorted, without duplicates): all of them for a keyless
 // command, shard 0 for any other command without keys.
 func ShardsOf(args [][]byte, ns int) []int {
+	if IsSlotCommand(args) {
+		return []int{slotCommandShard(args, ns)}
+	}
 	if IsKeyless(args[0]) {
 		out := make([]int, ns)
 		for i := range out {
@@ -117,6 +120,12 @@ func CanSplit(args [][]byte) bool {
 
 // PartFor returns the part of args that shard s executes, or nil if s has nothing of it.
 func PartFor(args [][]byte, s, ns int) [][]byte {
+	if IsSlotCommand(args) {
+		if slotCommandShard(args, ns) == s {
+			return args
+		}
+		return nil
+	}
 	if IsKeyless(args[0]) {
 		return args
 	}

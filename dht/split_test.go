@@ -3,6 +3,7 @@ package dht
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/vsdb/vsdb/shard"
@@ -145,4 +146,42 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSlotCommandsGoToTheSlotsShard: CLUSTER COUNTKEYSINSLOT/GETKEYSINSLOT run whole at the shard that
+// owns their slot argument; bad arguments go to shard 0, whose answer is the error.
+func TestSlotCommandsGoToTheSlotsShard(t *testing.T) {
+	const ns = 4
+	for _, slot := range []int{0, 4095, 4096, 9000, 16383} {
+		want := ShardOfSlot(uint16(slot), ns)
+		for _, args := range [][][]byte{
+			{[]byte("CLUSTER"), []byte("countkeysinslot"), []byte(strconv.Itoa(slot))},
+			{[]byte("cluster"), []byte("GETKEYSINSLOT"), []byte(strconv.Itoa(slot)), []byte("10")},
+		} {
+			if got := ShardsOf(args, ns); len(got) != 1 || got[0] != want {
+				t.Fatalf("ShardsOf(%q) = %v, want [%d]", args, got, want)
+			}
+			for s := 0; s < ns; s++ {
+				if part := PartFor(args, s, ns); (part != nil) != (s == want) {
+					t.Fatalf("PartFor(%q, %d) = %q", args, s, part)
+				}
+			}
+		}
+	}
+	st := shard.NewStore(shard.Config{})
+	for _, bad := range [][]string{{"cluster", "countkeysinslot", "16384"}, {"cluster", "getkeysinslot", "5", "-2"}} {
+		args := make([][]byte, len(bad))
+		for i, a := range bad {
+			args[i] = []byte(a)
+		}
+		if got := ShardsOf(args, ns); len(got) != 1 || got[0] != 0 {
+			t.Fatalf("ShardsOf(%q) = %v, want [0]", bad, got)
+		}
+		if out := execSlotCommand(st, nil, args, 0); len(out) == 0 || out[0] != '-' {
+			t.Fatalf("execSlotCommand(%q) = %q, want an error", bad, out)
+		}
+	}
+	if IsSlotCommand([][]byte{[]byte("cluster"), []byte("slots")}) || IsSlotCommand([][]byte{[]byte("get"), []byte("countkeysinslot")}) {
+		t.Fatal("IsSlotCommand accepted another command")
+	}
 }

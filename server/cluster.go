@@ -621,7 +621,7 @@ func (p *clusterPlane) Watch(context.Context, []byte) (dht.Watch, error) {
 func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool) ([]byte, error) {
 	write := false
 	for _, cmd := range cmds {
-		if len(cmd) == 0 || !clusterStore.Handles(cmd[0]) {
+		if len(cmd) == 0 || (!clusterStore.Handles(cmd[0]) && !dht.IsSlotCommand(cmd)) {
 			return dst, dht.ErrNotDataCommand
 		}
 		if len(dht.ShardsOf(cmd, p.ns)) > 1 && !dht.CanSplit(cmd) {

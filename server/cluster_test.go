@@ -241,6 +241,39 @@ func TestClusterThreeShards(t *testing.T) {
 	if err := c1.Watch(ctx, func(*redis.Tx) error { return nil }, "a"); err == nil {
 		t.Fatal("WATCH should be refused on a cluster")
 	}
+	// CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT: answered by the slot's shard, from any node.
+	for _, k := range []string{"{t}3", "{t}1", "{t}2", "{u}1"} {
+		if err := c1.Set(ctx, k, "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c1.Set(ctx, "{t}gone", "v", time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slotT := int64(shard.KeySlot([]byte("t")))
+	eventually(t, func() bool { return c1.Exists(ctx, "{t}gone").Val() == 0 }, func() { t.Fatal("{t}gone did not expire") })
+	for id := peer.NodeID(1); id <= 3; id++ {
+		if n, err := tc.client(id).ClusterCountKeysInSlot(ctx, int(slotT)).Result(); err != nil || n != 3 {
+			t.Fatalf("node %d: CLUSTER COUNTKEYSINSLOT %d = %d, %v; want 3 (the expired key not counted)", id, slotT, n, err)
+		}
+	}
+	if ks, err := c2.ClusterGetKeysInSlot(ctx, int(slotT), 2).Result(); err != nil || fmt.Sprint(ks) != "[{t}1 {t}2]" {
+		t.Fatalf("CLUSTER GETKEYSINSLOT = %v, %v", ks, err)
+	}
+	for _, bad := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"cluster", "countkeysinslot", "16384"}, "ERR Invalid slot"},
+		{[]any{"cluster", "countkeysinslot", "x"}, "ERR value is not an integer or out of range"},
+		{[]any{"cluster", "getkeysinslot", "1", "-1"}, "ERR Invalid slot or number of keys"},
+		{[]any{"cluster", "getkeysinslot", "-1", "1"}, "ERR Invalid slot or number of keys"},
+		{[]any{"cluster", "getkeysinslot", "1"}, "ERR wrong number of arguments for 'cluster|getkeysinslot' command"},
+	} {
+		if err := c1.Do(ctx, bad.args...).Err(); err == nil || err.Error() != bad.want {
+			t.Fatalf("%v: %v, want %q", bad.args, err, bad.want)
+		}
+	}
 	// CLUSTER SLOTS: three ranges covering every slot, each with one node.
 	slots, err := c1.ClusterSlots(ctx).Result()
 	if err != nil || len(slots) != 3 {

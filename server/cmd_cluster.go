@@ -171,7 +171,13 @@ func cmdCluster(c *conn, args [][]byte) {
 		}
 		c.out = redcon.AppendBulkString(c.out, b.String())
 	case "countkeysinslot", "getkeysinslot":
-		c.out = redcon.AppendError(c.out, "ERR CLUSTER "+strings.ToUpper(sub)+" is not supported by vsdb yet")
+		// Answered by the shard that owns the slot, in the total order (dht/slotcmd.go), whichever
+		// node the client asked: every node serves every slot.
+		if _, _, msg := dht.ParseSlotCommand(args); msg != "" {
+			c.out = redcon.AppendError(c.out, msg)
+			return
+		}
+		cmdData(c, args)
 	default:
 		c.out = redcon.AppendError(c.out, fmt.Sprintf("ERR unknown subcommand '%s'. Try CLUSTER HELP.", args[1]))
 	}

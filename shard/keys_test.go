@@ -209,16 +209,23 @@ func TestKeysInSlot(t *testing.T) {
 	for _, k := range []string{"{u}c", "{u}a", "{u}b", "other"} {
 		st.Exec(nil, [][]byte{[]byte("SET"), []byte(k), []byte("v")}, baseMs)
 	}
+	st.Exec(nil, [][]byte{[]byte("SET"), []byte("{u}0"), []byte("v"), []byte("PX"), []byte("10")}, baseMs)
 	slot := KeySlot([]byte("u"))
-	if n := st.CountKeysInSlot(slot); n != 3 {
-		t.Fatalf("CountKeysInSlot = %d", n)
+	if n := st.CountKeysInSlot(slot, baseMs); n != 4 {
+		t.Fatalf("CountKeysInSlot before the expiry = %d, want 4", n)
 	}
-	got := st.KeysInSlot(slot, 2)
+	if n := st.CountKeysInSlot(slot, baseMs+11); n != 3 {
+		t.Fatalf("CountKeysInSlot after the expiry = %d, want 3 (expired keys are not counted)", n)
+	}
+	got := st.KeysInSlot(slot, 2, baseMs+11)
 	if !slices.EqualFunc(got, []string{"{u}a", "{u}b"}, func(a []byte, b string) bool { return string(a) == b }) {
 		t.Fatalf("KeysInSlot = %q", got)
 	}
-	if n := st.DeleteSlot(slot); n != 3 || st.CountKeysInSlot(slot) != 0 || st.Stats().Keys != 1 {
-		t.Fatalf("DeleteSlot = %d, left %d, keys %d", n, st.CountKeysInSlot(slot), st.Stats().Keys)
+	if got := st.KeysInSlot(slot, 1, baseMs); len(got) != 1 || string(got[0]) != "{u}0" {
+		t.Fatalf("KeysInSlot before the expiry = %q", got)
+	}
+	if n := st.DeleteSlot(slot); n != 4 || st.CountKeysInSlot(slot, baseMs) != 0 || st.Stats().Keys != 1 {
+		t.Fatalf("DeleteSlot = %d, left %d, keys %d", n, st.CountKeysInSlot(slot, baseMs), st.Stats().Keys)
 	}
 	checkInvariants(t, st)
 }

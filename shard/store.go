@@ -249,23 +249,30 @@ func (s *Store) ActiveExpire(nowMs int64, maxKeys int) int {
 	return s.purgeExpired(nowMs, maxKeys)
 }
 
-// CountKeysInSlot returns the number of keys stored in slot (expired keys not yet removed included).
-func (s *Store) CountKeysInSlot(slot uint16) int {
-	return int(s.slotLen[slot%SlotCount])
+// CountKeysInSlot returns the number of keys of slot live at nowMs. (Redis also counts expired keys
+// it has not reclaimed yet; replicas reclaim at different moments, so counting only live keys is what
+// keeps the answer the same at every replica.)
+func (s *Store) CountKeysInSlot(slot uint16, nowMs int64) int {
+	slot %= SlotCount
+	n := 0
+	for e := s.slotHead[slot]; e != nil; e = e.slotNext {
+		if !expired(e, nowMs) {
+			n++
+		}
+	}
+	return n
 }
 
-// KeysInSlot returns up to max keys of slot, in byte order (copies).
-func (s *Store) KeysInSlot(slot uint16, max int) [][]byte {
-	if max <= 0 {
-		return nil
-	}
-	entries := s.sortedSlotEntries(slot % SlotCount)
-	if len(entries) > max {
-		entries = entries[:max]
-	}
-	out := make([][]byte, len(entries))
-	for i, e := range entries {
-		out[i] = []byte(e.key)
+// KeysInSlot returns up to max keys of slot live at nowMs, in byte order (copies).
+func (s *Store) KeysInSlot(slot uint16, max int, nowMs int64) [][]byte {
+	var out [][]byte
+	for _, e := range s.sortedSlotEntries(slot % SlotCount) {
+		if len(out) >= max {
+			break
+		}
+		if !expired(e, nowMs) {
+			out = append(out, []byte(e.key))
+		}
 	}
 	return out
 }
