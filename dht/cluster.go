@@ -70,6 +70,7 @@ type Cluster struct {
 
 	pending    map[string]int
 	pendingOps map[opRef][]string
+	stamps     writeStamps // WATCH versions (watch.go)
 
 	// Tree combining of cut queries (tree.go).
 	rounds     map[roundKey]*round
@@ -103,7 +104,14 @@ type loadState struct {
 	donor    string
 	shard    int
 	nextSeq  uint64
-	buffered []Op
+	buffered []bufferedOp
+}
+
+// bufferedOp is a write of the shard delivered while the member loads it, with its guards' outcome
+// (decided at delivery, from that moment's stamps).
+type bufferedOp struct {
+	op      Op
+	aborted []bool
 }
 
 // Transfer is a shard slice this member must stream to a recipient (OnView's result): the chunks, in
@@ -234,6 +242,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	}
 	clear(c.pending)
 	clear(c.pendingOps)
+	c.stamps.reset()
 	c.endRounds()
 	// The founders of a group (or of a restart) hold their (empty) shards; a shard that no ready
 	// member holds any more lost its data: its members start it empty.
@@ -352,7 +361,7 @@ func (c *Cluster) onChunk(from string, op Op) (done bool) {
 		return false
 	}
 	for _, b := range l.buffered {
-		c.applyMine(b, "", nil)
+		c.applyMine(b.op, "", nil, b.aborted)
 	}
 	c.load, c.loaded = nil, true
 	return true
@@ -450,6 +459,10 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
 		c.release(sender, op.IDs) // commit notices of sender's earlier ops, piggybacked
+		aborted := c.checkGuards(op)
+		if op.Kind == OpWrite {
+			c.stamps.note(op.Cmds, aborted, c.st.IsWrite)
+		}
 		if !c.servable(op.Cmds) {
 			return nil, false
 		}
@@ -459,11 +472,12 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		if !c.loaded {
 			if op.Kind == OpWrite && c.load != nil {
 				op.Cmds = cloneCmds(op.Cmds)
-				c.load.buffered = append(c.load.buffered, op)
+				op.Guards = nil // decided: aborted
+				c.load.buffered = append(c.load.buffered, bufferedOp{op: op, aborted: aborted})
 			}
 			return nil, false
 		}
-		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}), false
+		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}, aborted), false
 	}
 	return nil, false
 }
@@ -502,12 +516,19 @@ func (c *Cluster) servable(cmds [][][]byte) bool {
 }
 
 // applyMine executes this shard's parts of op; with reply non-nil it records the parts and, for a write
-// from sender, the keys pending until the originator's commit.
-func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply) []byte {
+// from sender, the keys pending until the originator's commit. A command whose guard failed (aborted[i])
+// is not executed; its part is answered with an empty reply.
+func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []bool) []byte {
 	var written []string
 	for i, cmd := range op.Cmds {
 		part := PartFor(cmd, c.myShard, c.ns)
 		if part == nil {
+			continue
+		}
+		if aborted != nil && aborted[i] {
+			if reply != nil {
+				reply.Parts = append(reply.Parts, Part{Index: i})
+			}
 			continue
 		}
 		var out []byte

@@ -67,10 +67,13 @@ func (d *Local) Do(ctx context.Context, dst []byte, args [][]byte) ([]byte, erro
 	return d.st.Exec(dst, args, d.nowMs()), nil
 }
 
-// Watch is a key's version at WATCH time.
+// Watch is a key's version at WATCH time. A single node's version is the store's KeyVersion; a
+// cluster's is the write stamp of View plus the key's deadline (watch.go).
 type Watch struct {
-	Key     []byte
-	Version uint64
+	Key        []byte
+	Version    uint64
+	View       uint64 // cluster: the view the version belongs to
+	DeadlineMs int64  // cluster: PEXPIRETIME at WATCH (Unix ms; -1 no TTL, -2 absent)
 }
 
 // Watch records the current version of key (for MULTI/EXEC).

@@ -36,6 +36,9 @@ type Op struct {
 	Shard int        // OpReady, OpChunk: the shard; OpQuery: the combining tree's fan-out
 	Seq   uint64     // OpChunk
 	Last  bool       // OpChunk
+	// Guards: OpWrite/OpRead: transactions whose commands run only if their watched keys did not
+	// change (WATCH … EXEC, watch.go).
+	Guards []Guard
 }
 
 // Limits of the decoder (a peer is trusted, but a corrupt payload must not allocate without bound).
@@ -69,7 +72,24 @@ func (op *Op) Encode(dst []byte) []byte {
 	if op.Last {
 		last = 1
 	}
-	return append(dst, last)
+	dst = append(dst, last)
+	if len(op.Guards) == 0 {
+		return dst // no guard: nothing more (the encoding of an op without guards did not change)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(op.Guards)))
+	for _, g := range op.Guards {
+		dst = binary.AppendUvarint(dst, uint64(g.First))
+		dst = binary.AppendUvarint(dst, uint64(g.Count))
+		dst = binary.AppendUvarint(dst, uint64(len(g.Watches)))
+		for _, w := range g.Watches {
+			dst = binary.AppendUvarint(dst, uint64(len(w.Key)))
+			dst = append(dst, w.Key...)
+			dst = binary.AppendUvarint(dst, w.Version)
+			dst = binary.AppendUvarint(dst, w.View)
+			dst = binary.AppendVarint(dst, w.DeadlineMs)
+		}
+	}
+	return dst
 }
 
 // decoder reads the fields Encode wrote; the first error sticks.
@@ -127,6 +147,31 @@ func (d *decoder) bytes() []byte {
 	return out
 }
 
+// guards decodes an op's guards; each must cover commands of the op (ncmds of them).
+func (d *decoder) guards(ncmds int) []Guard {
+	n := d.count(maxOpCmds)
+	if d.err == nil && n == 0 {
+		d.err = fmt.Errorf("%w: empty guard list", ErrBadOp)
+	}
+	var out []Guard
+	for i := 0; i < n && d.err == nil; i++ {
+		g := Guard{First: int(d.uvarint()), Count: int(d.uvarint())}
+		if d.err == nil && (g.First > ncmds || g.Count > ncmds-g.First) {
+			d.err = fmt.Errorf("%w: guard of commands %d+%d in an op of %d", ErrBadOp, g.First, g.Count, ncmds)
+		}
+		m := d.count(maxOpArgs)
+		for j := 0; j < m && d.err == nil; j++ {
+			w := Watch{Key: d.bytes()}
+			w.Version = d.uvarint()
+			w.View = d.uvarint()
+			w.DeadlineMs = d.varint()
+			g.Watches = append(g.Watches, w)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 // DecodeOp decodes an operation. The result aliases b.
 func DecodeOp(b []byte) (Op, error) {
 	if len(b) < 2 || b[0] != 1 {
@@ -168,6 +213,9 @@ func DecodeOp(b []byte) (Op, error) {
 			op.Last = d.b[0] == 1
 			d.b = d.b[1:]
 		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		op.Guards = d.guards(len(op.Cmds))
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrBadOp, len(d.b))

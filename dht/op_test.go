@@ -42,6 +42,8 @@ func TestOpRoundTrip(t *testing.T) {
 func FuzzDecodeOp(f *testing.F) {
 	f.Add((&Op{Kind: OpWrite, ID: 1, NowMs: 2, Cmds: [][][]byte{{[]byte("set"), []byte("k"), []byte("v")}}}).Encode(nil))
 	f.Add((&Op{Kind: OpCommit, IDs: []uint64{1, 2}}).Encode(nil))
+	f.Add((&Op{Kind: OpWrite, ID: 3, Cmds: [][][]byte{{[]byte("set"), []byte("k"), []byte("v")}},
+		Guards: []Guard{{First: 0, Count: 1, Watches: []Watch{{Key: []byte("k"), Version: 2, View: 4, DeadlineMs: -1}}}}}).Encode(nil))
 	f.Add((&ShardReply{Shard: 1, Parts: []Part{{1, []byte("x")}}}).Encode(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if op, err := DecodeOp(b); err == nil {

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,8 +97,8 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	return c
 }
 
-// ErrWatchInCluster refuses WATCH on a clustered node.
-var ErrWatchInCluster = errors.New("ERR WATCH is not supported by a clustered vsdb node yet (MULTI/EXEC without WATCH is atomic across shards)")
+// errClusterDown is the error of an operation at a node whose member stopped (it rejoins by itself).
+var errClusterDown = errors.New(dht.ErrClusterDown)
 
 /*
 clusterPlane is the data plane of a clustered node: a dht.Cluster replica fed by the node's member of
@@ -409,8 +411,9 @@ const (
 )
 
 type writeReq struct {
-	cmds [][][]byte
-	res  chan writeRes // buffered (1): the sender never blocks
+	cmds    [][][]byte
+	watches []dht.Watch   // EXEC after WATCH: the request's commands are guarded by these
+	res     chan writeRes // buffered (1): the sender never blocks
 }
 
 type writeRes struct {
@@ -455,11 +458,15 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	defer p.wg.Done()
 	defer func() { <-p.sendSem }()
 	cmds := make([][][]byte, 0, n)
+	var guards []dht.Guard
 	for _, r := range batch {
+		if len(r.watches) > 0 {
+			guards = append(guards, dht.Guard{First: len(cmds), Count: len(r.cmds), Watches: r.watches})
+		}
 		cmds = append(cmds, r.cmds...)
 	}
 	// The op carries the notices of earlier acknowledged writes (see commitNotices).
-	op := dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: p.nowMs(), Cmds: cmds, IDs: p.commits.take()}
+	op := dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: p.nowMs(), Cmds: cmds, IDs: p.commits.take(), Guards: guards}
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 	defer cancel()
 	in := p.cur()
@@ -595,30 +602,45 @@ var clusterStore = shard.NewStore(shard.Config{EvictionPolicy: "noeviction", Evi
 
 // Do runs one data command.
 func (p *clusterPlane) Do(ctx context.Context, dst []byte, args [][]byte) ([]byte, error) {
-	return p.run(ctx, dst, [][][]byte{args}, false, false)
+	return p.run(ctx, dst, [][][]byte{args}, false, false, nil)
 }
 
 // doSoft runs one data command in soft mode: a write to one shard is acknowledged by the first replica
 // that applied it (the others apply it at the same point of the order, later). Reads, and writes that
 // span shards, run as in strict mode.
 func (p *clusterPlane) doSoft(ctx context.Context, dst []byte, args [][]byte) ([]byte, error) {
-	return p.run(ctx, dst, [][][]byte{args}, false, true)
+	return p.run(ctx, dst, [][][]byte{args}, false, true, nil)
 }
 
-// DoAtomic runs a MULTI/EXEC body as one replicated op. WATCH is refused before it gets here.
+// DoAtomic runs a MULTI/EXEC body as one replicated op, conditional on watches (see dht/watch.go):
+// if a watched key changed since WATCH, nothing runs and the reply is a null array.
 func (p *clusterPlane) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte, watches []dht.Watch) ([]byte, error) {
-	if len(watches) > 0 {
-		return dst, ErrWatchInCluster
+	return p.run(ctx, dst, cmds, true, false, watches)
+}
+
+// Watch records key's version for a later EXEC: this member's write stamp of the key, then the key's
+// deadline read through the cluster (strict), in that order (dht/watch.go says why).
+func (p *clusterPlane) Watch(ctx context.Context, key []byte) (dht.Watch, error) {
+	in := p.cur()
+	if in.stopped.Load() {
+		return dht.Watch{}, errClusterDown
 	}
-	return p.run(ctx, dst, cmds, true, false)
+	view, version := in.c.WatchVersion(key)
+	out, err := p.run(ctx, nil, [][][]byte{{[]byte("PEXPIRETIME"), key}}, false, false, nil)
+	if err != nil {
+		return dht.Watch{}, err
+	}
+	if len(out) > 0 && out[0] == '-' {
+		return dht.Watch{}, &dht.ReplyError{Msg: strings.TrimRight(string(out[1:]), "\r\n")}
+	}
+	deadline, perr := strconv.ParseInt(strings.TrimRight(strings.TrimPrefix(string(out), ":"), "\r\n"), 10, 64)
+	if perr != nil {
+		panic(fmt.Sprintf("server: PEXPIRETIME answered %q", out))
+	}
+	return dht.Watch{Key: bytes.Clone(key), Version: version, View: view, DeadlineMs: deadline}, nil
 }
 
-// Watch is not supported on a clustered node.
-func (p *clusterPlane) Watch(context.Context, []byte) (dht.Watch, error) {
-	return dht.Watch{}, ErrWatchInCluster
-}
-
-func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool) ([]byte, error) {
+func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool, watches []dht.Watch) ([]byte, error) {
 	write := false
 	for _, cmd := range cmds {
 		if len(cmd) == 0 || (!clusterStore.Handles(cmd[0]) && !dht.IsSlotCommand(cmd)) {
@@ -642,7 +664,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 	}
 	now := p.nowMs()
-	if !write && p.localReadsOK() {
+	if !write && len(watches) == 0 && p.localReadsOK() {
 		if !multi {
 			if out, ok := in.c.ReadLocal(dst, cmds, now); ok {
 				return out, nil
@@ -656,7 +678,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 	var parts []map[int][]byte
 	if write && !soft {
 		// Strict writes go through the batcher (group commit).
-		req := &writeReq{cmds: cmds, res: make(chan writeRes, 1)}
+		req := &writeReq{cmds: cmds, watches: watches, res: make(chan writeRes, 1)}
 		select {
 		case p.writes <- req:
 		case <-ctx.Done():
@@ -678,6 +700,9 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 			kind = dht.OpWrite
 		}
 		op := dht.Op{Kind: kind, ID: p.nextID.Add(1), NowMs: now, Cmds: cmds}
+		if len(watches) > 0 {
+			op.Guards = []dht.Guard{{First: 0, Count: len(cmds), Watches: watches}}
+		}
 		qctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
 		defer cancel()
 		want := vsync.ReplyAll
@@ -701,6 +726,15 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		for _, s := range dht.ShardsOf(cmd, p.ns) {
 			if _, ok := parts[i][s]; !ok {
 				return dht.AppendClusterDown(dst), nil
+			}
+		}
+	}
+	if len(watches) > 0 {
+		for i := range cmds {
+			for _, r := range parts[i] {
+				if len(r) == 0 { // the guard failed: a watched key changed
+					return append(dst, "*-1\r\n"...), nil
+				}
 			}
 		}
 	}

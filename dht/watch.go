@@ -1,0 +1,98 @@
+package dht
+
+import (
+	"github.com/vsdb/vsdb/shard"
+)
+
+/*
+WATCH on a cluster. A transaction's watched keys may live in any shard, and EXEC is one ordered op that
+every member delivers at the same point of the total order; every member must take the same decision
+(execute or abort), including the members that hold none of the watched keys. So the decision depends
+only on what every member knows: the ops delivered in the current view.
+
+  - Every member keeps write stamps: the number of ordered write ops delivered in the current view
+    (seq), and per slot the seq of the last op with a write command on a key of that slot (flush: the
+    last FLUSHALL/FLUSHDB). A key's version is max(slot stamp, flush stamp). Stamps come from the op's
+    commands, not from the data, so a member that is not a replica of the key's shard, or still loads
+    it, keeps the same stamps as its replicas. A view install resets them (every member, at the same
+    cut, a joiner included).
+  - WATCH takes (view, version) from the watching node's own stamps, then reads the key's deadline
+    (PEXPIRETIME, strict) through the cluster. That read is ordered after the prefix the stamps came
+    from, so if the version is still the same at EXEC, no write touched the key in between and the key
+    is as the read saw it: it expired exactly when EXEC's time passed its deadline.
+  - EXEC carries a Guard per transaction (its command range in the op and its watches). At delivery,
+    before the op's own writes are stamped, each member aborts the guard's commands if any watch was
+    taken in another view, its version changed, or its deadline passed at the op's time. The replicas
+    then execute the rest of the op; an aborted command's part is answered with an empty reply, and the
+    originator answers EXEC with a null array.
+
+Aborts are conservative, like Redis's own (a write to another key of the same slot, or any view change
+between WATCH and EXEC, aborts too); a transaction never executes after a watched key changed.
+*/
+
+// Guard makes commands First..First+Count-1 of an op conditional on Watches (WATCH … EXEC).
+type Guard struct {
+	First, Count int
+	Watches      []Watch
+}
+
+// writeStamps are the per-view write stamps (see above).
+type writeStamps struct {
+	seq   uint64
+	flush uint64
+	slot  [shard.SlotCount]uint64
+}
+
+func (w *writeStamps) reset() { *w = writeStamps{} }
+
+func (w *writeStamps) version(key []byte) uint64 { return max(w.slot[shard.KeySlot(key)], w.flush) }
+
+// note stamps the keys of op's write commands (aborted ones excepted).
+func (w *writeStamps) note(cmds [][][]byte, aborted []bool, isWrite func([]byte) bool) {
+	w.seq++
+	for i, cmd := range cmds {
+		if (aborted != nil && aborted[i]) || len(cmd) == 0 || !isWrite(cmd[0]) {
+			continue
+		}
+		if IsKeyless(cmd[0]) {
+			w.flush = w.seq
+			continue
+		}
+		for _, k := range Keys(cmd) {
+			w.slot[shard.KeySlot(cmd[k])] = w.seq
+		}
+	}
+}
+
+// WatchVersion returns the current view and key's version at this member (WATCH on a cluster).
+func (c *Cluster) WatchVersion(key []byte) (view, version uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.view.ID, c.stamps.version(key)
+}
+
+// checkGuards returns, per command of op, whether its guard failed (nil: no guard failed).
+func (c *Cluster) checkGuards(op Op) []bool {
+	var aborted []bool
+	for _, g := range op.Guards {
+		if g.First < 0 || g.Count < 0 || g.First+g.Count > len(op.Cmds) || c.guardHolds(g, op.NowMs) {
+			continue
+		}
+		if aborted == nil {
+			aborted = make([]bool, len(op.Cmds))
+		}
+		for i := g.First; i < g.First+g.Count; i++ {
+			aborted[i] = true
+		}
+	}
+	return aborted
+}
+
+func (c *Cluster) guardHolds(g Guard, nowMs int64) bool {
+	for _, w := range g.Watches {
+		if w.View != c.view.ID || c.stamps.version(w.Key) != w.Version || (w.DeadlineMs >= 0 && nowMs > w.DeadlineMs) {
+			return false
+		}
+	}
+	return true
+}
