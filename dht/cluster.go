@@ -105,12 +105,26 @@ type loadState struct {
 	shard    int
 	nextSeq  uint64
 	buffered []bufferedOp
+	// committed: buffered writes whose commit notice arrived during the load (their keys are not
+	// pending once applied).
+	committed map[opRef]bool
+	refs      map[opRef]bool // the buffered writes
 }
 
-// bufferedOp is a write of the shard delivered while the member loads it, with its guards' outcome
-// (decided at delivery, from that moment's stamps).
+// buffer keeps a write delivered during the load.
+func (l *loadState) buffer(b bufferedOp) {
+	l.buffered = append(l.buffered, b)
+	if l.refs == nil {
+		l.refs = map[opRef]bool{}
+	}
+	l.refs[opRef{b.sender, b.op.ID}] = true
+}
+
+// bufferedOp is a write of the shard delivered while the member loads it, with its sender and its
+// guards' outcome (decided at delivery, from that moment's stamps).
 type bufferedOp struct {
 	op      Op
+	sender  string
 	aborted []bool
 }
 
@@ -360,8 +374,15 @@ func (c *Cluster) onChunk(from string, op Op) (done bool) {
 	if !op.Last {
 		return false
 	}
+	// The buffered writes may not be acknowledged yet (the other replicas apply them at their own
+	// pace): their keys are pending, as at a replica that applied them on delivery, unless the commit
+	// notice already came.
 	for _, b := range l.buffered {
-		c.applyMine(b.op, "", nil, b.aborted)
+		sender := b.sender
+		if l.committed[opRef{b.sender, b.op.ID}] {
+			sender = ""
+		}
+		c.applyMine(b.op, sender, nil, b.aborted)
 	}
 	c.load, c.loaded = nil, true
 	return true
@@ -410,6 +431,12 @@ func (c *Cluster) Commit(sender string, ids ...uint64) {
 func (c *Cluster) release(sender string, ids []uint64) {
 	for _, id := range ids {
 		ref := opRef{sender, id}
+		if c.load != nil && c.load.refs[ref] {
+			if c.load.committed == nil {
+				c.load.committed = map[opRef]bool{}
+			}
+			c.load.committed[ref] = true
+		}
 		for _, k := range c.pendingOps[ref] {
 			if c.pending[k]--; c.pending[k] <= 0 {
 				delete(c.pending, k)
@@ -473,7 +500,7 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 			if op.Kind == OpWrite && c.load != nil {
 				op.Cmds = cloneCmds(op.Cmds)
 				op.Guards = nil // decided: aborted
-				c.load.buffered = append(c.load.buffered, bufferedOp{op: op, aborted: aborted})
+				c.load.buffer(bufferedOp{op: op, sender: sender, aborted: aborted})
 			}
 			return nil, false
 		}

@@ -11,7 +11,7 @@ import (
 // TestClusterTransferEarlyChunks drives two replicas by hand: a founder with data, then a joiner whose
 // shard arrives as chunks, some before the joiner installed the view (point-to-point messages do not
 // wait for the recipient's install). The joiner ends with the founder's data, including a write
-// buffered during the load, and a local read works.
+// buffered during the load, and a buffered write is read locally only once it is acknowledged.
 func TestClusterTransferEarlyChunks(t *testing.T) {
 	p := Params{RF: 2, ExpectedGroupSize: 2}
 	a, err := NewCluster("a", p, shard.Config{})
@@ -41,12 +41,19 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 		t.Fatal("loaded before the view")
 	}
 	b.OnView(v2)
-	// A write of view 2, delivered while b loads: buffered by b, applied by a.
-	w := Op{Kind: OpWrite, ID: 9999, NowMs: 2, Cmds: [][][]byte{{[]byte("set"), []byte("during"), []byte("load")}}}
-	a.Apply("a", w.Encode(nil), true)
-	if b.Apply("a", w.Encode(nil), true) != nil {
-		t.Fatal("a loading replica answered")
+	// Two writes of view 2, delivered while b loads: buffered by b, applied by a. The first one's
+	// commit notice comes during the load; the second one's after it.
+	w := Op{Kind: OpWrite, ID: 9998, NowMs: 2, Cmds: [][][]byte{{[]byte("set"), []byte("early"), []byte("acked")}}}
+	w1 := Op{Kind: OpWrite, ID: 9999, NowMs: 2, Cmds: [][][]byte{{[]byte("set"), []byte("during"), []byte("load")}}}
+	for _, op := range []Op{w, w1} {
+		a.Apply("a", op.Encode(nil), true)
+		if b.Apply("a", op.Encode(nil), true) != nil {
+			t.Fatal("a loading replica answered")
+		}
 	}
+	notice := Op{Kind: OpCommit, IDs: []uint64{9998}}
+	a.Apply("a", notice.Encode(nil), false)
+	b.Apply("a", notice.Encode(nil), false)
 	done := false
 	for _, ch := range chunks[1:] {
 		op, _ := DecodeOp(ch)
@@ -60,10 +67,18 @@ func TestClusterTransferEarlyChunks(t *testing.T) {
 	if sb != 0 || da != db {
 		t.Fatalf("digests %x (a) %x (b, shard %d)", da, db, sb)
 	}
-	// The buffered write is readable at once: every replica that serves applied it when it was
-	// delivered, and b applied it before its load completed.
+	// The write committed during the load is readable locally at once. The other one is pending, as
+	// at a replica that applied it on delivery: another replica may not have applied it yet.
+	if out, ok := b.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte("early")}}, 10); !ok || string(out) != "$5\r\nacked\r\n" {
+		t.Fatalf("local read of the committed buffered write: %q %v", out, ok)
+	}
+	if _, ok := b.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte("during")}}, 10); ok {
+		t.Fatal("a buffered write not yet acknowledged was read locally")
+	}
+	notice = Op{Kind: OpCommit, IDs: []uint64{9999}}
+	b.Apply("a", notice.Encode(nil), false)
 	if out, ok := b.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte("during")}}, 10); !ok || string(out) != "$4\r\nload\r\n" {
-		t.Fatalf("local read %q %v", out, ok)
+		t.Fatalf("local read after the commit notice: %q %v", out, ok)
 	}
 	// A write applied by a loaded replica is pending until its commit notice.
 	w2 := Op{Kind: OpWrite, ID: 10000, NowMs: 3, Cmds: [][][]byte{{[]byte("set"), []byte("during"), []byte("after")}}}
