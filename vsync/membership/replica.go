@@ -334,13 +334,24 @@ func (r *Replica) Ready() Ready {
 				panic(fmt.Sprintf("membership: hard state: %v", err))
 			}
 		}
+		var snapsTo []uint64
 		for _, m := range rd.Messages {
 			r.out.Raft = append(r.out.Raft, RaftMessage{To: r.cfg.Addrs[m.GetTo()-1], Msg: m})
+			if m.GetType() == raftpb.MessageType_MsgSnap {
+				snapsTo = append(snapsTo, m.GetTo())
+			}
 		}
 		for _, e := range rd.CommittedEntries {
 			r.apply(e)
 		}
 		r.rn.Advance(rd)
+		// A snapshot handed to the driver counts as sent: raft then probes the follower with appends
+		// after the snapshot's index, and a follower that did not get it rejects them, which makes
+		// raft send the snapshot again. Without a report, the leader would wait for the follower in
+		// snapshot state until the next leader change.
+		for _, to := range snapsTo {
+			r.rn.ReportSnapshot(to, raft.SnapshotFinish)
+		}
 	}
 	r.maybeSnapshot()
 	out := r.out

@@ -1,10 +1,13 @@
 package membership
 
 import (
+	"fmt"
 	"math/rand"
+	"reflect"
 	"testing"
 
 	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/vsdb/vsdb/vsync"
 )
@@ -16,9 +19,12 @@ type loop struct {
 	down    map[int]bool
 	inbox   []vsync.Message
 	raftQ   []RaftMessage
+	drop    func(RaftMessage) bool // if set, messages it returns true for are lost
 }
 
-func newLoop(t *testing.T, n int) *loop {
+func newLoop(t *testing.T, n int) *loop { return newLoopWith(t, n, 0) }
+
+func newLoopWith(t *testing.T, n int, snapshotEntries uint64) *loop {
 	l := &loop{down: map[int]bool{}}
 	addrs := make([]string, n)
 	for i := range addrs {
@@ -26,7 +32,8 @@ func newLoop(t *testing.T, n int) *loop {
 	}
 	for i := 0; i < n; i++ {
 		st := raft.NewMemoryStorage()
-		r, err := NewReplica(Config{ID: uint64(i + 1), Addrs: addrs, Storage: st, Rand: rand.New(rand.NewSource(int64(i)))})
+		r, err := NewReplica(Config{ID: uint64(i + 1), Addrs: addrs, Storage: st, Rand: rand.New(rand.NewSource(int64(i))),
+			SnapshotEntries: snapshotEntries})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,6 +48,9 @@ func (l *loop) step(t *testing.T) {
 	l.raftQ = nil
 	for _, m := range q {
 		i := int(m.To[0] - 'a')
+		if l.drop != nil && l.drop(m) {
+			continue
+		}
 		if !l.down[i] {
 			l.reps[i].StepRaft(m.Msg)
 		}
@@ -154,5 +164,60 @@ func TestReplicaConfig(t *testing.T) {
 	}
 	if _, err := NewReplica(Config{ID: 7, Addrs: []string{"a"}, Rand: rand.New(rand.NewSource(1))}); err == nil {
 		t.Fatal("ID out of range accepted")
+	}
+}
+
+// TestLostSnapshotIsResent: a follower that was down while the leader compacted its log needs a
+// snapshot; the first one is lost on the way. The leader must send it again (it reports every snapshot
+// as sent, so a lost one is found by the follower's rejection of the next append), and the follower
+// catches up without a leader change.
+func TestLostSnapshotIsResent(t *testing.T) {
+	l := newLoopWith(t, 3, 5)
+	for i := 0; i < 100 && l.leader() < 0; i++ {
+		l.step(t)
+	}
+	ld := l.leader()
+	if ld < 0 {
+		t.Fatal("no leader elected")
+	}
+	follower := (ld + 1) % 3
+	l.down[follower] = true
+	for k := 0; k < 20; k++ {
+		l.request(ld, vsync.OpJoin, fmt.Sprintf("n%d#1", k))
+		for i := 0; i < 3; i++ {
+			l.step(t)
+		}
+	}
+	if first, _ := l.storage[ld].FirstIndex(); first < 5 {
+		t.Fatalf("the leader did not compact its log (first index %d)", first)
+	}
+	snaps, dropped := 0, false
+	l.drop = func(m RaftMessage) bool {
+		if m.Msg.GetType() != raftpb.MessageType_MsgSnap {
+			return false
+		}
+		snaps++
+		if !dropped {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	l.down[follower] = false
+	caughtUp := func() bool {
+		a, b := l.reps[ld].Map().Groups["g"], l.reps[follower].Map().Groups["g"]
+		return a != nil && b != nil && reflect.DeepEqual(a.Record, b.Record)
+	}
+	for i := 0; i < 500 && !caughtUp(); i++ {
+		l.step(t)
+	}
+	if !caughtUp() {
+		t.Fatalf("the follower did not catch up after a lost snapshot (%d snapshots sent)", snaps)
+	}
+	if snaps < 2 {
+		t.Fatalf("%d snapshots sent, want the lost one and a second", snaps)
+	}
+	if l.leader() != ld {
+		t.Fatalf("the leader changed (%d → %d): the catch-up should not need it", ld, l.leader())
 	}
 }
