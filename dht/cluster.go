@@ -486,10 +486,7 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
 		c.release(sender, op.IDs) // commit notices of sender's earlier ops, piggybacked
-		aborted := c.checkGuards(op)
-		if op.Kind == OpWrite {
-			c.stamps.note(op.Cmds, aborted, c.st.IsWrite)
-		}
+		aborted := c.guardAndStamp(op)
 		if !c.servable(op.Cmds) {
 			return nil, false
 		}

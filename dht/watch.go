@@ -21,8 +21,10 @@ only on what every member knows: the ops delivered in the current view.
     from, so if the version is still the same at EXEC, no write touched the key in between and the key
     is as the read saw it: it expired exactly when EXEC's time passed its deadline.
   - EXEC carries a Guard per transaction (its command range in the op and its watches). At delivery,
-    before the op's own writes are stamped, each member aborts the guard's commands if any watch was
-    taken in another view, its version changed, or its deadline passed at the op's time. The replicas
+    each member goes through the op's commands in order, stamping each write; when a guard's first
+    command comes (after the earlier commands of the op, which may be other clients' requests batched
+    with it, were stamped), it aborts the guard's commands if any watch was taken in another view, its
+    version changed, or its deadline passed at the op's time. The replicas
     then execute the rest of the op; an aborted command's part is answered with an empty reply, and the
     originator answers EXEC with a null array.
 
@@ -47,20 +49,17 @@ func (w *writeStamps) reset() { *w = writeStamps{} }
 
 func (w *writeStamps) version(key []byte) uint64 { return max(w.slot[shard.KeySlot(key)], w.flush) }
 
-// note stamps the keys of op's write commands (aborted ones excepted).
-func (w *writeStamps) note(cmds [][][]byte, aborted []bool, isWrite func([]byte) bool) {
-	w.seq++
-	for i, cmd := range cmds {
-		if (aborted != nil && aborted[i]) || len(cmd) == 0 || !isWrite(cmd[0]) {
-			continue
-		}
-		if IsKeyless(cmd[0]) {
-			w.flush = w.seq
-			continue
-		}
-		for _, k := range Keys(cmd) {
-			w.slot[shard.KeySlot(cmd[k])] = w.seq
-		}
+// noteCmd stamps the keys of one write command with the current op's seq.
+func (w *writeStamps) noteCmd(cmd [][]byte, isWrite func([]byte) bool) {
+	if len(cmd) == 0 || !isWrite(cmd[0]) {
+		return
+	}
+	if IsKeyless(cmd[0]) {
+		w.flush = w.seq
+		return
+	}
+	for _, k := range Keys(cmd) {
+		w.slot[shard.KeySlot(cmd[k])] = w.seq
 	}
 }
 
@@ -71,18 +70,29 @@ func (c *Cluster) WatchVersion(key []byte) (view, version uint64) {
 	return c.view.ID, c.stamps.version(key)
 }
 
-// checkGuards returns, per command of op, whether its guard failed (nil: no guard failed).
-func (c *Cluster) checkGuards(op Op) []bool {
+// guardAndStamp decides op's guards and stamps its writes, command by command in the op's order: a
+// guard is decided when its first command comes, after the earlier commands of the same op were
+// stamped (a batch op carries several clients' requests: two EXECs that watched the same key must not
+// both run). It returns, per command, whether its guard failed (nil: none failed).
+func (c *Cluster) guardAndStamp(op Op) []bool {
+	if op.Kind == OpWrite {
+		c.stamps.seq++
+	}
 	var aborted []bool
-	for _, g := range op.Guards {
-		if g.First < 0 || g.Count < 0 || g.First+g.Count > len(op.Cmds) || c.guardHolds(g, op.NowMs) {
-			continue
+	for i, cmd := range op.Cmds {
+		for _, g := range op.Guards {
+			if g.First != i || g.Count <= 0 || g.First+g.Count > len(op.Cmds) || c.guardHolds(g, op.NowMs) {
+				continue
+			}
+			if aborted == nil {
+				aborted = make([]bool, len(op.Cmds))
+			}
+			for j := g.First; j < g.First+g.Count; j++ {
+				aborted[j] = true
+			}
 		}
-		if aborted == nil {
-			aborted = make([]bool, len(op.Cmds))
-		}
-		for i := g.First; i < g.First+g.Count; i++ {
-			aborted[i] = true
+		if op.Kind == OpWrite && (aborted == nil || !aborted[i]) {
+			c.stamps.noteCmd(cmd, c.st.IsWrite)
 		}
 	}
 	return aborted

@@ -42,6 +42,7 @@ type Options struct {
 	Clients  int           // concurrent clients (default 8)
 	Keys     int           // single-key registers (default 20)
 	Pairs    int           // MSET/MGET key pairs (default 10)
+	Counters int           // WATCH/MULTI/EXEC counters (default 4)
 	Seed     int64         // fault schedule and workload choices (default 1)
 	Log      io.Writer     // progress lines (default discard)
 	LogDir   string        // if set, node i's output is appended to LogDir/node-i.log
@@ -52,14 +53,16 @@ type Options struct {
 
 // Result is what Run found.
 type Result struct {
-	Ops            int    // completed client operations
-	Linearizable   bool   // the single-key history passed porcupine
-	Info           string // porcupine's explanation
-	LostAcked      int    // acknowledged writes whose key later read absent with no other write possible
-	PartialReads   int    // MGETs that saw part of an MSET
-	DigestMismatch int    // shards whose replicas' digests differ at quiescence
-	Faults         int    // faults injected
-	Errors         int    // client operations that failed (CLUSTERDOWN, timeouts, refused connections)
+	Ops             int    // completed client operations
+	Linearizable    bool   // the single-key history passed porcupine
+	Info            string // porcupine's explanation
+	LostAcked       int    // acknowledged writes whose key later read absent with no other write possible, plus counters below their acknowledged increments
+	LostIncrements  int    // counters whose final value is below their acknowledged WATCH increments (counted in LostAcked too)
+	ExtraIncrements int    // counters above acknowledged plus unknown-outcome increments (an EXEC ran twice or without its WATCH; counted in LostAcked too)
+	PartialReads    int    // MGETs that saw part of an MSET
+	DigestMismatch  int    // shards whose replicas' digests differ at quiescence
+	Faults          int    // faults injected
+	Errors          int    // client operations that failed (CLUSTERDOWN, timeouts, refused connections)
 }
 
 // Line is the one-line summary `vsdb chaos` ends with.
@@ -111,6 +114,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Keys == 0 {
 		o.Keys = 20
+	}
+	if o.Counters == 0 {
+		o.Counters = 4
 	}
 	if o.Pairs == 0 {
 		o.Pairs = 10
@@ -281,7 +287,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	fmt.Fprintf(o.Log, "chaos: %d nodes settled; workload for %v with faults %v\n", o.Nodes, o.Duration, o.Faults)
-	h := &history{start: time.Now()}
+	h := &history{start: time.Now(), incrAcked: map[int]int{}, incrUnknown: map[int]int{}}
 	wctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -310,6 +316,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Ops, res.Errors, res.PartialReads = h.completed, h.errors, h.partial
 	res.Linearizable, res.Info = check.CheckLinearizable(pruneUnobserved(h.ops), 2*time.Minute)
 	res.LostAcked = lostAcked(h.ops)
+	res.LostIncrements, res.ExtraIncrements = checkCounters(ctx, o, h)
+	res.LostAcked += res.LostIncrements + res.ExtraIncrements
 	return res, nil
 }
 
@@ -325,6 +333,9 @@ type history struct {
 	completed int
 	errors    int
 	partial   int
+	// WATCH increments per counter: acknowledged (EXEC ran), and of unknown outcome (an error after
+	// EXEC was sent); an aborted EXEC (null reply) is neither.
+	incrAcked, incrUnknown map[int]int
 }
 
 func (h *history) now() int64 { return int64(time.Since(h.start)) }
@@ -387,8 +398,8 @@ func runClient(ctx context.Context, o Options, id int, h *history) {
 	seq := 0
 	for ctx.Err() == nil {
 		seq++
-		switch r := rng.Intn(10); {
-		case r < 4: // put
+		switch r := rng.Intn(20); {
+		case r < 8: // put
 			key := fmt.Sprintf("reg:%d", rng.Intn(o.Keys))
 			val := fmt.Sprintf("c%d-%d", id, seq)
 			call := h.now()
@@ -398,7 +409,7 @@ func runClient(ctx context.Context, o Options, id int, h *history) {
 				ret = pendingReturn
 			}
 			h.add(check.KVOp{ClientID: id, Key: key, Kind: "put", Value: val, Call: call, Return: ret}, err == nil)
-		case r < 8: // get
+		case r < 16: // get
 			key := fmt.Sprintf("reg:%d", rng.Intn(o.Keys))
 			call := h.now()
 			v, err := cl.Get(context.Background(), key).Result()
@@ -410,7 +421,7 @@ func runClient(ctx context.Context, o Options, id int, h *history) {
 				break
 			}
 			h.add(check.KVOp{ClientID: id, Key: key, Kind: "get", Value: v, Found: err == nil, Call: call, Return: ret}, true)
-		case r < 9: // MSET pair across shards
+		case r < 18: // MSET pair across shards
 			j := rng.Intn(o.Pairs)
 			val := fmt.Sprintf("c%d-%d", id, seq)
 			err := cl.MSet(context.Background(), fmt.Sprintf("pa:%d", j), val, fmt.Sprintf("pb:%d", j), val).Err()
@@ -421,6 +432,8 @@ func runClient(ctx context.Context, o Options, id int, h *history) {
 				h.completed++
 			}
 			h.mu.Unlock()
+		case r < 19: // WATCH increment
+			watchIncrement(cl, rng.Intn(o.Counters), h)
 		default: // MGET pair: both halves or neither
 			j := rng.Intn(o.Pairs)
 			vals, err := cl.MGet(context.Background(), fmt.Sprintf("pa:%d", j), fmt.Sprintf("pb:%d", j)).Result()
@@ -504,6 +517,68 @@ func keys(m map[int]bool) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// counterKey is WATCH-increment counter j.
+func counterKey(j int) string { return fmt.Sprintf("ctr:%d", j) }
+
+// watchIncrement adds one to counter j optimistically: WATCH, GET, MULTI SET n+1 EXEC (once; an
+// aborted EXEC is not retried).
+func watchIncrement(cl *redis.Client, j int, h *history) {
+	ctx := context.Background()
+	key := counterKey(j)
+	sent := false
+	err := cl.Watch(ctx, func(tx *redis.Tx) error {
+		n, err := tx.Get(ctx, key).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		sent = true
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, key, n+1, 0)
+			return nil
+		})
+		return err
+	}, key)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err == nil:
+		h.completed++
+		h.incrAcked[j]++
+	case errors.Is(err, redis.TxFailedErr):
+		h.completed++ // aborted: a watched key changed
+	default:
+		h.errors++
+		if sent {
+			h.incrUnknown[j]++
+		}
+	}
+}
+
+// checkCounters reads every counter after quiescence: a value below its acknowledged increments lost
+// one (WATCH let an EXEC run on a stale read, or a write was lost); above acknowledged plus unknown, an
+// increment ran that no client sent. It returns how many counters are below and above.
+func checkCounters(ctx context.Context, o Options, h *history) (lost, extra int) {
+	rp, _, _ := NodePorts(o.BasePort, 1)
+	cl := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: 3})
+	defer cl.Close()
+	for j := 0; j < o.Counters; j++ {
+		n, err := cl.Get(ctx, counterKey(j)).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			fmt.Fprintf(o.Log, "chaos: final read of %s: %v\n", counterKey(j), err)
+			continue
+		}
+		switch {
+		case n < h.incrAcked[j]:
+			lost++
+			fmt.Fprintf(o.Log, "chaos: %s = %d, below its %d acknowledged increments\n", counterKey(j), n, h.incrAcked[j])
+		case n > h.incrAcked[j]+h.incrUnknown[j]:
+			extra++
+			fmt.Fprintf(o.Log, "chaos: %s = %d, above its %d acknowledged and %d unknown increments\n", counterKey(j), n, h.incrAcked[j], h.incrUnknown[j])
+		}
+	}
+	return lost, extra
 }
 
 // finalReads reads every register once after quiescence (so that a lost write shows as a stale read).

@@ -52,7 +52,7 @@ func newChaosCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "faults=%d client_errors=%d\n", res.Faults, res.Errors)
+			fmt.Fprintf(out, "faults=%d client_errors=%d lost_increments=%d extra_increments=%d\n", res.Faults, res.Errors, res.LostIncrements, res.ExtraIncrements)
 			if !res.Linearizable {
 				fmt.Fprintln(out, res.Info)
 			}
