@@ -57,6 +57,7 @@ type Result struct {
 	Linearizable    bool   // the single-key history passed porcupine
 	Info            string // porcupine's explanation
 	LostAcked       int    // acknowledged writes whose key later read absent with no other write possible, plus counters below their acknowledged increments
+	IncrementsAcked int    // WATCH increments whose EXEC ran (acknowledged)
 	LostIncrements  int    // counters whose final value is below their acknowledged WATCH increments (counted in LostAcked too)
 	ExtraIncrements int    // counters above acknowledged plus unknown-outcome increments (an EXEC ran twice or without its WATCH; counted in LostAcked too)
 	PartialReads    int    // MGETs that saw part of an MSET
@@ -317,6 +318,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Linearizable, res.Info = check.CheckLinearizable(pruneUnobserved(h.ops), 2*time.Minute)
 	res.LostAcked = lostAcked(h.ops)
 	res.LostIncrements, res.ExtraIncrements = checkCounters(ctx, o, h)
+	for _, n := range h.incrAcked {
+		res.IncrementsAcked += n
+	}
 	res.LostAcked += res.LostIncrements + res.ExtraIncrements
 	return res, nil
 }

@@ -52,7 +52,7 @@ func newChaosCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "faults=%d client_errors=%d lost_increments=%d extra_increments=%d\n", res.Faults, res.Errors, res.LostIncrements, res.ExtraIncrements)
+			fmt.Fprintf(out, "faults=%d client_errors=%d increments_acked=%d lost_increments=%d extra_increments=%d\n", res.Faults, res.Errors, res.IncrementsAcked, res.LostIncrements, res.ExtraIncrements)
 			if !res.Linearizable {
 				fmt.Fprintln(out, res.Info)
 			}
