@@ -615,6 +615,18 @@ func (p *clusterPlane) doSoft(ctx context.Context, dst []byte, args [][]byte) ([
 // DoAtomic runs a MULTI/EXEC body as one replicated op, conditional on watches (see dht/watch.go):
 // if a watched key changed since WATCH, nothing runs and the reply is a null array.
 func (p *clusterPlane) DoAtomic(ctx context.Context, dst []byte, cmds [][][]byte, watches []dht.Watch) ([]byte, error) {
+	if len(cmds) == 0 && len(watches) > 0 {
+		// No data command to carry the guard (MULTI PING EXEC after WATCH): a read of the first
+		// watched key carries it, and its reply is dropped.
+		out, err := p.run(ctx, nil, [][][]byte{{[]byte("EXISTS"), watches[0].Key}}, true, false, watches)
+		switch {
+		case err != nil:
+			return dst, err
+		case len(out) > 0 && (out[0] == '-' || string(out) == "*-1\r\n"):
+			return append(dst, out...), nil
+		}
+		return redcon.AppendArray(dst, 0), nil
+	}
 	return p.run(ctx, dst, cmds, true, false, watches)
 }
 

@@ -340,6 +340,24 @@ func TestClusterWatch(t *testing.T) {
 	if err != nil || c2.Get(ctx, "w").Val() != "from the transaction" {
 		t.Fatalf("EXEC with an untouched watched key: %v, w = %q", err, c2.Get(ctx, "w").Val())
 	}
+	// A transaction with no data command still aborts when a watched key changed (and runs when not).
+	for _, change := range []bool{true, false} {
+		err := c1.Watch(ctx, func(tx *redis.Tx) error {
+			if change {
+				if err := c2.Set(ctx, "w", "again", 0).Err(); err != nil {
+					return err
+				}
+			}
+			_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Ping(ctx)
+				return nil
+			})
+			return err
+		}, "w")
+		if change && !errors.Is(err, redis.TxFailedErr) || !change && err != nil {
+			t.Fatalf("MULTI PING EXEC after WATCH (watched key changed: %v): %v", change, err)
+		}
+	}
 	// Optimistic increments: WATCH, GET, MULTI SET n+1 EXEC, retried until it runs.
 	const clients, each = 6, 15
 	errs := make(chan error, clients)
