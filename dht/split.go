@@ -34,27 +34,47 @@ var splittable = map[string]int{"mset": 2, "mget": 1, "del": 1, "unlink": 1, "ex
 
 // Keys returns the positions of the key arguments of args (per the command table), or nil.
 func Keys(args [][]byte) []int {
+	var out []int
+	eachKey(args, func(i int) { out = append(out, i) })
+	return out
+}
+
+// eachKey calls fn with the position of every key argument of args, in order (Keys without the slice).
+func eachKey(args [][]byte, fn func(int)) {
 	spec := protocol.Lookup(args[0])
 	if spec != nil && len(spec.Subcommands) > 0 && len(args) > 1 {
 		spec = protocol.LookupSub(spec, args[1]) // OBJECT ENCODING key: the key spec is the subcommand's
 	}
 	if spec == nil || spec.FirstKey <= 0 {
-		return nil
+		return
 	}
 	last := spec.LastKey
 	if last < 0 {
 		last = len(args) + last
 	}
 	step := max(spec.Step, 1)
-	var out []int
 	for i := spec.FirstKey; i <= last && i < len(args); i += step {
-		out = append(out, i)
+		fn(i)
 	}
-	return out
 }
 
-// IsKeyless reports whether the command is sent to every shard.
-func IsKeyless(name []byte) bool { return keyless[strings.ToLower(string(name))] }
+// IsKeyless reports whether the command is sent to every shard (case-insensitive; no allocation).
+func IsKeyless(name []byte) bool {
+	if len(name) > maxKeylessName {
+		return false
+	}
+	var buf [maxKeylessName]byte
+	for i, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return keyless[string(buf[:len(name)])]
+}
+
+// maxKeylessName is the length of the longest keyless command's name.
+const maxKeylessName = len("randomkey")
 
 // ShardOfKey returns the shard of key with ns shards.
 func ShardOfKey(key []byte, ns int) int { return ShardOfSlot(shard.KeySlot(key), ns) }

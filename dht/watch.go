@@ -58,9 +58,7 @@ func (w *writeStamps) noteCmd(cmd [][]byte, isWrite func([]byte) bool) {
 		w.flush = w.seq
 		return
 	}
-	for _, k := range Keys(cmd) {
-		w.slot[shard.KeySlot(cmd[k])] = w.seq
-	}
+	eachKey(cmd, func(k int) { w.slot[shard.KeySlot(cmd[k])] = w.seq })
 }
 
 // WatchVersion returns the current view and key's version at this member (WATCH on a cluster).
