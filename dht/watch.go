@@ -1,6 +1,8 @@
 package dht
 
 import (
+	"slices"
+
 	"github.com/vsdb/vsdb/shard"
 )
 
@@ -76,9 +78,17 @@ func (c *Cluster) guardAndStamp(op Op) []bool {
 	if op.Kind == OpWrite {
 		c.stamps.seq++
 	}
+	guards := op.Guards // by First (the batcher makes them so; any other order is sorted here)
+	byFirst := func(a, b Guard) int { return a.First - b.First }
+	if !slices.IsSortedFunc(guards, byFirst) {
+		guards = slices.Clone(guards)
+		slices.SortStableFunc(guards, byFirst)
+	}
 	var aborted []bool
+	next := 0
 	for i, cmd := range op.Cmds {
-		for _, g := range op.Guards {
+		for ; next < len(guards) && guards[next].First <= i; next++ {
+			g := guards[next]
 			if g.First != i || g.Count <= 0 || g.First+g.Count > len(op.Cmds) || c.guardHolds(g, op.NowMs) {
 				continue
 			}

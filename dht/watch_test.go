@@ -142,6 +142,13 @@ func TestWatchGuards(t *testing.T) {
 	if len(r.Parts) != 2 || string(r.Parts[0].Reply) != "+OK\r\n" || len(r.Parts[1].Reply) != 0 {
 		t.Fatalf("two guarded EXECs of one key in one op: %+v (want the first run, the second aborted)", r)
 	}
+	// The same with the guards listed out of order: they are still decided in command order.
+	wk, wk2 = w.watch(0, "k", -1), w.watch(1, "k", -1)
+	_, r = w.deliver(Op{Kind: OpWrite, NowMs: 104, Cmds: [][][]byte{set("k", "first"), set("k", "second")},
+		Guards: []Guard{{First: 1, Count: 1, Watches: []Watch{wk2}}, {First: 0, Count: 1, Watches: []Watch{wk}}}})
+	if len(r.Parts) != 2 || string(r.Parts[0].Reply) != "+OK\r\n" || len(r.Parts[1].Reply) != 0 {
+		t.Fatalf("guards out of order: %+v (want the first run, the second aborted)", r)
+	}
 	// A view change aborts a watch taken before it.
 	wk = w.watch(0, "k", -1)
 	v2 := vsync.View{ID: 2, Members: []string{"a", "b", "c"}}
