@@ -523,6 +523,12 @@ func keys(m map[int]bool) []int {
 	return out
 }
 
+// finalClient is the client of the checks after quiescence (node 1, with retries).
+func finalClient(o Options) *redis.Client {
+	rp, _, _ := NodePorts(o.BasePort, 1)
+	return redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: 3})
+}
+
 // counterKey is WATCH-increment counter j.
 func counterKey(j int) string { return fmt.Sprintf("ctr:%d", j) }
 
@@ -564,8 +570,7 @@ func watchIncrement(cl *redis.Client, j int, h *history) {
 // one (WATCH let an EXEC run on a stale read, or a write was lost); above acknowledged plus unknown, an
 // increment ran that no client sent. It returns how many counters are below and above.
 func checkCounters(ctx context.Context, o Options, h *history) (lost, extra int) {
-	rp, _, _ := NodePorts(o.BasePort, 1)
-	cl := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: 3})
+	cl := finalClient(o)
 	defer cl.Close()
 	for j := 0; j < o.Counters; j++ {
 		n, err := cl.Get(ctx, counterKey(j)).Int()
@@ -587,8 +592,7 @@ func checkCounters(ctx context.Context, o Options, h *history) (lost, extra int)
 
 // finalReads reads every register once after quiescence (so that a lost write shows as a stale read).
 func finalReads(ctx context.Context, o Options, h *history) {
-	rp, _, _ := NodePorts(o.BasePort, 1)
-	cl := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rp), Protocol: 2, MaxRetries: 3})
+	cl := finalClient(o)
 	defer cl.Close()
 	for k := 0; k < o.Keys; k++ {
 		key := fmt.Sprintf("reg:%d", k)
