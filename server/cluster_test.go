@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,30 +15,11 @@ import (
 
 	"github.com/vsdb/vsdb/aggregate"
 	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/protocol/nettest"
 	"github.com/vsdb/vsdb/server/peer"
 	"github.com/vsdb/vsdb/shard"
 	"github.com/vsdb/vsdb/wal"
 )
-
-// freeAddrs reserves n loopback addresses (listen, note, close): the nodes of a test cluster must know
-// each other's peer addresses before they start.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	var out []string
-	var lns []net.Listener
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
-}
 
 type testCluster struct {
 	t      testing.TB
@@ -62,7 +42,7 @@ func startTestCluster(t testing.TB, n int, p dht.Params) *testCluster {
 // startTestClusterWith is startTestCluster with a change to every node's ClusterConfig.
 func startTestClusterWith(t testing.TB, n int, p dht.Params, configure func(*ClusterConfig)) *testCluster {
 	t.Helper()
-	addrs := freeAddrs(t, n+2)
+	addrs := nettest.LoopbackAddrs(t, n+2)
 	tc := &testCluster{t: t, params: p, peers: map[peer.NodeID]string{}, nodes: map[peer.NodeID]*Node{},
 		inc: map[peer.NodeID]uint64{}, views: map[peer.NodeID]*atomic.Int64{}, configure: configure}
 	for i := 1; i <= n+2; i++ {
@@ -637,7 +617,7 @@ func TestClusterMovedMode(t *testing.T) {
 // commit loops, watchdog, transfer sender) stops every goroutine on Close.
 func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	addrs := freeAddrs(t, 1)
+	addrs := nettest.LoopbackAddrs(t, 1)
 	cfg := DefaultConfig()
 	cfg.Port, cfg.HTTPPort = 0, -1
 	cfg.Cluster = &ClusterConfig{Self: 1, PeerAddr: addrs[0], Peers: map[peer.NodeID]string{1: addrs[0]},

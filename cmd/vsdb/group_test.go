@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vsdb/vsdb/protocol/nettest"
 )
 
 // groupProc is one `vsdb group` process run from the test binary (TestMain's VSDB_TEST_RUN_MAIN).
@@ -110,24 +111,6 @@ func pollUntil(t *testing.T, deadline time.Time, what string, cond func() bool) 
 	}
 }
 
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var ls []net.Listener
-	var out []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
-	return out
-}
-
 func isPrefix(a, b []string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
@@ -166,7 +149,7 @@ func TestGroupKillAndRejoin(t *testing.T) {
 			t.Logf("%s (last 3000 bytes):\n%s", filepath.Base(e), b[max(0, len(b)-3000):])
 		}
 	})
-	addrs := freeAddrs(t, 3)
+	addrs := nettest.LoopbackAddrs(t, 3)
 	peers := fmt.Sprintf("1=%s,2=%s,3=%s", addrs[0], addrs[1], addrs[2])
 	procs := make([]*groupProc, 3)
 	for i := range procs {

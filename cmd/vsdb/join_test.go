@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,22 +11,9 @@ import (
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/server"
 	"github.com/vsdb/vsdb/server/peer"
-)
 
-// loopbackAddrs reserves n loopback addresses (listen, note, close).
-func loopbackAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ln.Addr().String())
-		defer ln.Close()
-	}
-	return out
-}
+	"github.com/vsdb/vsdb/protocol/nettest"
+)
 
 // openClusterNode opens an embedded clustered node with RESP and HTTP on free ports.
 func openClusterNode(t *testing.T, cc *server.ClusterConfig) *server.Node {
@@ -46,7 +32,7 @@ func openClusterNode(t *testing.T, cc *server.ClusterConfig) *server.Node {
 // the membership nodes and the DHT parameters from it (GET /v1/cluster/config), joins, and serves;
 // a join with a taken node id is refused before anything starts.
 func TestJoinFromARunningCluster(t *testing.T) {
-	addrs := loopbackAddrs(t, 4)
+	addrs := nettest.LoopbackAddrs(t, 4)
 	peers := map[peer.NodeID]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
 	params := dht.Params{RF: 3, ExpectedGroupSize: 3}
 	var nodes []*server.Node
