@@ -205,7 +205,10 @@ type instance struct {
 	c       *dht.Cluster
 	inc     uint64
 	stopped atomic.Bool
-	metaBuf []byte // vsync checkpoint being loaded (driver goroutine only)
+	// isolated: the member's lease with the membership service ran out (vsync.EventLease); local reads
+	// are refused until it is renewed, since the service may have installed a view without it.
+	isolated atomic.Bool
+	metaBuf  []byte // vsync checkpoint being loaded (driver goroutine only)
 }
 
 func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
@@ -320,6 +323,13 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			if err := in.c.LoadMeta(in.metaBuf); err != nil {
 				p.logf("dht: %v", err)
 			}
+		}
+	case vsync.EventLease:
+		in.isolated.Store(ev.Isolated)
+		if ev.Isolated {
+			p.logf("dht: member %s lost its lease with the membership service: isolated (no local reads)", group.MemberID(p.cfg.Self, in.inc))
+		} else {
+			p.logf("dht: member %s renewed its lease", group.MemberID(p.cfg.Self, in.inc))
 		}
 	case vsync.EventStopped:
 		in.stopped.Store(true)
@@ -676,7 +686,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 	}
 	now := p.nowMs()
-	if !write && len(watches) == 0 && p.localReadsOK() {
+	if !write && len(watches) == 0 && !in.isolated.Load() && p.localReadsOK() {
 		if !multi {
 			if out, ok := in.c.ReadLocal(dst, cmds, now); ok {
 				return out, nil

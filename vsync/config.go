@@ -31,11 +31,20 @@ type Config struct {
 	RetransmitTicks int
 	// OracleSyncTicks is the interval between lease/sync requests to the membership service. Default 20.
 	OracleSyncTicks int
-	// OracleLeaseTicks bounds how long a member keeps serving without hearing from a membership leader;
-	// after it the member wedges and stops (primary partition). Default 80 (800 ms at the server's 10 ms
-	// tick): the membership service removes a suspected member only after its lease ran out, so this also
-	// bounds failure detection from below. Must exceed 2*OracleSyncTicks.
+	// OracleLeaseTicks bounds how long a member answers from its own state without hearing from a
+	// membership leader; after it the member is isolated until a leader answers, and stops after
+	// OracleStopTicks (primary partition). Default 80 (800 ms at the server's 10 ms tick): the
+	// membership service removes a suspected member only after its lease ran out, so this also bounds
+	// failure detection from below. Must exceed 2*OracleSyncTicks.
 	OracleLeaseTicks int
+	// OracleStopTicks bounds how long a member whose lease ran out waits to hear from a membership
+	// leader before it stops (primary partition; it then rejoins as a new incarnation). Between
+	// OracleLeaseTicks and this bound the member is isolated (Member.Isolated, EventLease): it keeps
+	// taking part in its view but answers nothing from its own state alone; a leader's answer that it
+	// is still in the view ends the isolation, one that it was removed stops it (ErrFirewalled). So a
+	// short leaderless spell of the service does not stop every member at once. Default
+	// max(1000, 4*OracleLeaseTicks) (10 s at the server's 10 ms tick). Must exceed OracleLeaseTicks.
+	OracleStopTicks int
 	// SafeAcceptors is Φ, the number of acceptors (the first Φ ranks) that must log a SafeSend before
 	// it is ordered. 0 means every member (the manual's default).
 	SafeAcceptors int
@@ -83,6 +92,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.RetransmitTicks, 10)
 	def(&c.OracleSyncTicks, 20)
 	def(&c.OracleLeaseTicks, 80)
+	def(&c.OracleStopTicks, max(1000, 4*c.OracleLeaseTicks))
 	def(&c.MaxUnstable, 4096)
 	def(&c.AckEveryMsgs, max(1, c.MaxUnstable/4))
 	def(&c.MaxPending, 4096)
@@ -114,12 +124,12 @@ func (c Config) Validate() error {
 	}
 	pos := map[string]int{"HeartbeatTicks": c.HeartbeatTicks, "SuspectTicks": c.SuspectTicks,
 		"RetransmitTicks": c.RetransmitTicks, "OracleSyncTicks": c.OracleSyncTicks,
-		"OracleLeaseTicks": c.OracleLeaseTicks, "MaxUnstable": c.MaxUnstable, "AckEveryMsgs": c.AckEveryMsgs, "MaxPending": c.MaxPending,
+		"OracleLeaseTicks": c.OracleLeaseTicks, "OracleStopTicks": c.OracleStopTicks, "MaxUnstable": c.MaxUnstable, "AckEveryMsgs": c.AckEveryMsgs, "MaxPending": c.MaxPending,
 		"MaxPayloadBytes": c.MaxPayloadBytes, "ChunkWindow": c.ChunkWindow, "MaxChunkBytes": c.MaxChunkBytes,
 		"OrderBatchMax": c.OrderBatchMax, "RetransmitBatch": c.RetransmitBatch,
 		"QueryTimeoutTicks": c.QueryTimeoutTicks, "MaxQueries": c.MaxQueries, "MaxP2PUnacked": c.MaxP2PUnacked}
 	for _, name := range []string{"HeartbeatTicks", "SuspectTicks", "RetransmitTicks", "OracleSyncTicks",
-		"OracleLeaseTicks", "MaxUnstable", "AckEveryMsgs", "MaxPending", "MaxPayloadBytes", "ChunkWindow", "MaxChunkBytes",
+		"OracleLeaseTicks", "OracleStopTicks", "MaxUnstable", "AckEveryMsgs", "MaxPending", "MaxPayloadBytes", "ChunkWindow", "MaxChunkBytes",
 		"OrderBatchMax", "RetransmitBatch", "QueryTimeoutTicks", "MaxQueries", "MaxP2PUnacked"} {
 		if pos[name] <= 0 {
 			bad("%s = %d, want > 0", name, pos[name])
@@ -130,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.OracleLeaseTicks <= 2*c.OracleSyncTicks {
 		bad("OracleLeaseTicks = %d must exceed 2*OracleSyncTicks = %d", c.OracleLeaseTicks, 2*c.OracleSyncTicks)
+	}
+	if c.OracleStopTicks <= c.OracleLeaseTicks {
+		bad("OracleStopTicks = %d must exceed OracleLeaseTicks = %d", c.OracleStopTicks, c.OracleLeaseTicks)
 	}
 	if c.SafeAcceptors < 0 {
 		bad("SafeAcceptors = %d, want >= 0 (0 = all members)", c.SafeAcceptors)

@@ -70,6 +70,7 @@ func (m *Member) onRecord(rec *GroupRecord, leader bool) {
 	}
 	if leader {
 		m.lastLease = m.now
+		defer m.renewed()
 	}
 	if m.rec != nil && older(rec, m.rec) {
 		return
@@ -87,6 +88,15 @@ func (m *Member) onRecord(rec *GroupRecord, leader bool) {
 		}
 	case phaseMember:
 		m.onRecordMember(rec)
+	}
+}
+
+// renewed ends an isolation once a leader answered, unless that answer stopped the member (it learned
+// that it was removed) or made it a member of another view (install resets the lease).
+func (m *Member) renewed() {
+	if m.isolated && m.phase == phaseMember {
+		m.isolated = false
+		m.event(Event{Kind: EventLease})
 	}
 }
 
@@ -543,8 +553,9 @@ func (m *Member) install(v View) {
 	m.phase = phaseMember
 	m.wc = nil
 	m.join = nil
-	m.lastLease = m.now
+	m.lastLease = m.now // the view was committed by the service just now
 	m.vs = newVState(v, m.cfg.Self, m.cfg.SafeAcceptors, m.now)
+	m.renewed()
 	m.event(Event{Kind: EventView, View: View{ID: v.ID, Members: append([]string(nil), v.Members...)}})
 	// Own multicasts of earlier views were flushed: they are stable as far as Flush is concerned.
 	keep := m.own[:0]

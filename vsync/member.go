@@ -58,6 +58,7 @@ type Member struct {
 	p2p      map[string]*p2pPeer
 
 	lastLease   int64
+	isolated    bool // the lease ran out (no leader heard for OracleLeaseTicks); see Tick
 	lastSync    int64
 	lastSuspect map[string]int64
 
@@ -153,6 +154,11 @@ func (m *Member) Stopped() bool { return m.phase == phaseStopped }
 
 // Wedged reports whether a view change is in progress.
 func (m *Member) Wedged() bool { return m.wc != nil }
+
+// Isolated reports whether the member's lease with the membership service ran out and was not renewed
+// since: the service may have installed a view without it, so it must not answer anything from its
+// own state alone (local reads). EventLease reports each change.
+func (m *Member) Isolated() bool { return m.isolated }
 
 // Join asks the membership service to add this member; the first member of a group creates it. The
 // view is installed (after state transfer) when the service commits it.
@@ -395,9 +401,14 @@ func (m *Member) Tick() {
 		m.syncOracle()
 		m.tickJoin()
 	case phaseMember:
-		if m.now-m.lastLease > int64(m.cfg.OracleLeaseTicks) {
+		silent := m.now - m.lastLease
+		if silent > int64(m.cfg.OracleStopTicks) {
 			m.stop(ErrPartitioned)
 			return
+		}
+		if silent > int64(m.cfg.OracleLeaseTicks) && !m.isolated {
+			m.isolated = true
+			m.event(Event{Kind: EventLease, Isolated: true})
 		}
 		m.syncOracle()
 		m.vs.tick(m)

@@ -44,6 +44,7 @@ const (
 	EventP2P                                 // a point-to-point message (Delivery with Flavour 0)
 	EventStopped                             // the member stopped (Err); it must rejoin as a new incarnation
 	EventSafeLogged                          // Entries of this Ready were persisted (emitted on Advance; Tags)
+	EventLease                               // the lease ran out (Isolated) or was renewed (not Isolated)
 )
 
 // Delivery is one delivered multicast or point-to-point message.
@@ -93,6 +94,9 @@ type Event struct {
 	Query    QueryResult
 	Flush    FlushResult
 	Err      error
+	// Isolated (EventLease): the member's lease with the membership service ran out; until an
+	// EventLease without it, the service may have installed a view without this member.
+	Isolated bool
 }
 
 // Ready is what the driver must do, in this order: persist Entries (append and sync), remove Forget from

@@ -154,11 +154,11 @@ func (r *replica) abandon() {
 }
 
 // localReadOK is the simulator's form of the server's local-read guard: the member is in a current,
-// unwedged view (a member cut off from the membership service longer than its lease has stopped:
-// vsync.Member stops itself when its lease runs out, and with Options.LeaseGuard the service removes
-// a suspected member only after that).
+// unwedged view and holds its lease (a member cut off from the membership service longer than its
+// lease is isolated, and with Options.LeaseGuard the service removes a suspected member only after
+// that).
 func (r *replica) localReadOK() bool {
-	if r.stopped || r.m.Stopped() || r.m.View().ID == 0 {
+	if r.stopped || r.m.Stopped() || r.m.Isolated() || r.m.View().ID == 0 {
 		return false
 	}
 	return !r.m.Wedged() || r.d.o.StaleReads

@@ -129,6 +129,8 @@ type Stats struct {
 	Restarts     int64
 	Partitions   int64
 	Stopped      map[string]int64 // members stopped, by reason
+	Isolations   int64            // members whose lease ran out (EventLease with Isolated)
+	Renewals     int64            // isolated members whose lease was renewed (EventLease without it)
 	ViewChangeTk []int64          // ticks from a change's first attempt to the first install of the next view
 	// Overflowed counts packets the network's buffer refused (not a fault: the run outgrew the buffer,
 	// and its figures are not to be trusted; Scale fails on it).
@@ -145,6 +147,8 @@ func (s *Stats) add(o Stats) {
 	s.Restarts += o.Restarts
 	s.Partitions += o.Partitions
 	s.Overflowed += o.Overflowed
+	s.Isolations += o.Isolations
+	s.Renewals += o.Renewals
 	if s.ByKind == nil {
 		s.ByKind = map[string]int64{}
 	}

@@ -122,6 +122,7 @@ func newScaleCluster(n, hb, suspect int) *Cluster {
 	w.configure = func(c *vsync.Config) {
 		c.HeartbeatTicks, c.SuspectTicks = hb, suspect
 		c.OracleLeaseTicks = max(c.OracleLeaseTicks, 3*suspect)
+		c.OracleStopTicks = max(c.OracleStopTicks, 4*c.OracleLeaseTicks)
 	}
 	c := &Cluster{w: w, blocked: map[[2]string]bool{}}
 	w.filter = c.filter

@@ -29,7 +29,7 @@ const (
 // thousand ticks sees many view changes.
 func memberConfig(group, self string, oracle []string, phi int, st vsync.Storage, bug string) vsync.Config {
 	return vsync.Config{Group: group, Self: self, Oracle: oracle, Storage: st, SafeAcceptors: phi,
-		HeartbeatTicks: 2, SuspectTicks: 24, RetransmitTicks: 4, OracleSyncTicks: 5, OracleLeaseTicks: 60,
+		HeartbeatTicks: 2, SuspectTicks: 24, RetransmitTicks: 4, OracleSyncTicks: 5, OracleLeaseTicks: 60, OracleStopTicks: 240,
 		MaxChunkBytes: 64, ChunkWindow: 2, QueryTimeoutTicks: 200, InjectBug: bug}
 }
 
@@ -435,6 +435,14 @@ func (w *world) onEvent(p *proc, g int, m *vsync.Member, ev vsync.Event) {
 			FlushWaitedFor: slices.Clone(ev.Flush.Seqs), K: ev.Flush.K})
 	case vsync.EventP2P:
 		a.P2P(m, ev.Delivery)
+	case vsync.EventLease:
+		if ev.Isolated {
+			w.stats.Isolations++
+			w.note("%s: lease ran out: isolated", m.ID())
+		} else {
+			w.stats.Renewals++
+			w.note("%s: lease renewed", m.ID())
+		}
 	case vsync.EventStopped:
 		w.stats.Stopped[errName(ev.Err)]++
 		a.Stopped(m, ev.Err)
