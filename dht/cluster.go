@@ -278,6 +278,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 	if myShard != heldShard || !c.ready[c.self] {
 		c.myShard = myShard
 		c.loaded = c.ready[c.self]
+		c.st.Discard() // its values in the configured ValueStore go too
 		c.st = shard.NewStore(c.storeCfg)
 	}
 	c.load = nil
@@ -407,10 +408,12 @@ func (c *Cluster) TakeLoadedAtView() (shard int, ok bool) {
 	return c.myShard, ok
 }
 
-// Stop makes the replica refuse local reads (its member stopped: it may no longer be in the view).
+// Stop makes the replica refuse local reads (its member stopped: it may no longer be in the view) and
+// drops its data (and so its values in the store configuration's ValueStore).
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	c.stopped = true
+	c.st.Discard() // a stopped member's data is never served again; free its ValueStore values
 	c.mu.Unlock()
 }
 

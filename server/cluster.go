@@ -69,6 +69,14 @@ type ClusterConfig struct {
 	// upcall). It runs on the group's driver goroutine: it must return quickly and must not call the
 	// node's data API (hand the work to another goroutine).
 	OnView func(dht.Layout)
+	// Values, if set, are the persistence methods of this node's replica (the manual's
+	// SetDHTPersistenceMethods: shard.ValueStore's Write is the writerMethod, Read the readerMethod):
+	// string values of at least ValuesMinBytes live there and the replica keeps their handles; state
+	// transfer to a joiner reads through it. Local to this node, like the manual's (other nodes may use
+	// another or none). nil (default): values in memory. shard.NewMemoryValues is an in-memory one.
+	Values shard.ValueStore
+	// ValuesMinBytes: only values of at least this many bytes go to Values. Default 0 (every value).
+	ValuesMinBytes int
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -213,7 +221,8 @@ type instance struct {
 
 func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 	self := group.MemberID(p.cfg.Self, inc)
-	c, err := dht.NewCluster(self, p.cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5})
+	c, err := dht.NewCluster(self, p.cfg.DHT, shard.Config{EvictionPolicy: "noeviction", EvictionSamples: 5,
+		Values: p.cfg.Values, ValuesMinBytes: p.cfg.ValuesMinBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -172,6 +172,9 @@ func (c Config) Validate() error {
 		if cc.QueryFanout < 0 || cc.QueryFanout > maxQueryFanout {
 			bad("cluster query-fanout %d must be 1 to %d (0 = default)", cc.QueryFanout, maxQueryFanout)
 		}
+		if cc.ValuesMinBytes < 0 {
+			bad("cluster ValuesMinBytes %d must be >= 0", cc.ValuesMinBytes)
+		}
 		if cc.Redirect != "" && cc.Redirect != "none" && cc.Redirect != "moved" {
 			bad("cluster redirect %q must be none or moved", cc.Redirect)
 		}

@@ -188,6 +188,7 @@ func (s *Store) rename(dst []byte, args [][]byte, nx bool, nowMs int64) []byte {
 		s.remove(old)
 	}
 	expire := e.expireMs
+	s.unref(e) // a handle is written under its key: the new key writes the value again (add)
 	s.remove(e)
 	ne := &entry{kind: e.kind, enc: e.enc, str: e.str, hash: e.hash}
 	s.add(to, ne, nowMs)
@@ -379,7 +380,7 @@ func cmdCopy(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	ne := &entry{kind: e.kind, enc: e.enc}
 	switch e.kind {
 	case kindString:
-		ne.str = append([]byte(nil), e.str...)
+		ne.str = append([]byte(nil), s.strOf(e)...)
 	case kindHash:
 		ne.hash = e.hash.clone()
 	}

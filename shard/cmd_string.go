@@ -112,7 +112,7 @@ func (s *Store) appendGet(dst []byte, key []byte, nowMs int64) ([]byte, bool) {
 	case e == nil:
 		return redcon.AppendNull(dst), true
 	}
-	return redcon.AppendBulk(dst, e.str), true
+	return redcon.AppendBulk(dst, s.strOf(e)), true
 }
 
 func cmdGet(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
@@ -200,7 +200,7 @@ func cmdGetDel(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	case e == nil:
 		return redcon.AppendNull(dst)
 	}
-	dst = redcon.AppendBulk(dst, e.str)
+	dst = redcon.AppendBulk(dst, s.strOf(e))
 	s.remove(e)
 	return dst
 }
@@ -224,7 +224,7 @@ func cmdGetEx(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 			return redcon.AppendError(dst, msg)
 		}
 	}
-	dst = redcon.AppendBulk(dst, e.str)
+	dst = redcon.AppendBulk(dst, s.strOf(e))
 	switch {
 	case flags&(optEXAT|optPXAT) != 0 && ms <= nowMs:
 		s.remove(e)
@@ -243,7 +243,7 @@ func cmdMGet(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 		if e == nil || e.kind != kindString {
 			dst = redcon.AppendNull(dst)
 		} else {
-			dst = redcon.AppendBulk(dst, e.str)
+			dst = redcon.AppendBulk(dst, s.strOf(e))
 		}
 	}
 	return dst
@@ -286,19 +286,21 @@ func lengthOK(size, add int64) bool {
 func cmdAppend(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	e := s.lookup(args[1], nowMs, false)
 	if e == nil {
-		e = s.putString(args[1], args[2], tryEncoding(args[2]), false, nowMs)
-		return redcon.AppendInt(dst, int64(len(e.str)))
+		s.putString(args[1], args[2], tryEncoding(args[2]), false, nowMs)
+		return redcon.AppendInt(dst, int64(len(args[2])))
 	}
 	if e.kind != kindString {
 		return redcon.AppendError(dst, errWrongType)
 	}
-	if !lengthOK(int64(len(e.str)), int64(len(args[2]))) {
+	if !lengthOK(int64(len(s.strOf(e))), int64(len(args[2]))) {
 		return redcon.AppendError(dst, errTooBig)
 	}
+	s.unref(e)
 	e.str = append(e.str, args[2]...)
 	e.enc = encRaw
+	n := len(e.str)
 	s.changed(e)
-	return redcon.AppendInt(dst, int64(len(e.str)))
+	return redcon.AppendInt(dst, int64(n))
 }
 
 func cmdStrlen(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
@@ -309,7 +311,7 @@ func cmdStrlen(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	case e == nil:
 		return append(dst, replyZero...)
 	}
-	return redcon.AppendInt(dst, int64(len(e.str)))
+	return redcon.AppendInt(dst, int64(len(s.strOf(e))))
 }
 
 func cmdGetRange(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
@@ -328,7 +330,8 @@ func cmdGetRange(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	case e == nil:
 		return redcon.AppendBulk(dst, nil)
 	}
-	n := int64(len(e.str))
+	str := s.strOf(e)
+	n := int64(len(str))
 	if start < 0 && end < 0 && start > end {
 		return redcon.AppendBulk(dst, nil)
 	}
@@ -345,7 +348,7 @@ func cmdGetRange(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	if start > end || n == 0 {
 		return redcon.AppendBulk(dst, nil)
 	}
-	return redcon.AppendBulk(dst, e.str[start:end+1])
+	return redcon.AppendBulk(dst, str[start:end+1])
 }
 
 func cmdSetRange(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
@@ -367,25 +370,28 @@ func cmdSetRange(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 		}
 		e = &entry{kind: kindString, enc: encRaw, str: make([]byte, offset+int64(len(val)))}
 		copy(e.str[offset:], val)
+		n := len(e.str)
 		s.add(args[1], e, nowMs)
-		return redcon.AppendInt(dst, int64(len(e.str)))
+		return redcon.AppendInt(dst, int64(n))
 	}
 	if e.kind != kindString {
 		return redcon.AppendError(dst, errWrongType)
 	}
 	if len(val) == 0 {
-		return redcon.AppendInt(dst, int64(len(e.str)))
+		return redcon.AppendInt(dst, int64(len(s.strOf(e))))
 	}
 	if !lengthOK(offset, int64(len(val))) {
 		return redcon.AppendError(dst, errTooBig)
 	}
+	s.unref(e)
 	if need := offset + int64(len(val)); need > int64(len(e.str)) {
 		e.str = append(e.str, make([]byte, need-int64(len(e.str)))...)
 	}
 	copy(e.str[offset:], val)
 	e.enc = encRaw
+	n := len(e.str)
 	s.changed(e)
-	return redcon.AppendInt(dst, int64(len(e.str)))
+	return redcon.AppendInt(dst, int64(n))
 }
 
 // incrDecr is incrDecrCommand: the TTL is kept, the result is integer-encoded.
@@ -397,7 +403,7 @@ func (s *Store) incrDecr(dst []byte, key []byte, incr int64, nowMs int64) []byte
 			return redcon.AppendError(dst, errWrongType)
 		}
 		var ok bool
-		if v, ok = parseInt(e.str); !ok {
+		if v, ok = parseInt(s.strOf(e)); !ok {
 			return redcon.AppendError(dst, errNotInt)
 		}
 	}
@@ -450,7 +456,7 @@ func cmdIncrByFloat(s *Store, dst []byte, args [][]byte, nowMs int64) []byte {
 	cur := newLD()
 	if e != nil {
 		var ok bool
-		if cur, ok = parseLongDouble(e.str); !ok {
+		if cur, ok = parseLongDouble(s.strOf(e)); !ok {
 			return redcon.AppendError(dst, errNotFloat)
 		}
 	}

@@ -26,9 +26,10 @@ const MaxEvictionSamples = 64
 
 // Errors returned by Config.Validate and SetMaxMemory.
 var (
-	ErrBadPolicy  = errors.New("shard: unknown eviction policy")
-	ErrBadMemory  = errors.New("shard: negative maxmemory")
-	ErrBadSamples = errors.New("shard: eviction samples out of range")
+	ErrBadPolicy    = errors.New("shard: unknown eviction policy")
+	ErrBadMemory    = errors.New("shard: negative maxmemory")
+	ErrBadSamples   = errors.New("shard: eviction samples out of range")
+	ErrBadValuesMin = errors.New("shard: negative ValuesMinBytes")
 )
 
 // Config configures a Store. The zero value is valid: no memory limit, noeviction, 5 samples.
@@ -37,6 +38,11 @@ type Config struct {
 	EvictionPolicy  Policy // default noeviction
 	EvictionSamples int    // maxmemory-samples; default 5
 	Seed            uint64 // seeds the deterministic eviction sampler
+	// Values, when set, keeps string values outside the store (the manual's persistence methods; see
+	// values.go): the store keeps the handle Values.Write returns. nil (default): values in memory.
+	Values ValueStore
+	// ValuesMinBytes: only string values of at least this many bytes go to Values. Default 0 (all).
+	ValuesMinBytes int
 }
 
 func (p Policy) valid() bool {
@@ -60,6 +66,9 @@ func (c Config) Validate() error {
 	}
 	if !c.EvictionPolicy.valid() {
 		errs = append(errs, fmt.Errorf("%w: %q", ErrBadPolicy, c.EvictionPolicy))
+	}
+	if c.ValuesMinBytes < 0 {
+		errs = append(errs, fmt.Errorf("%w: %d", ErrBadValuesMin, c.ValuesMinBytes))
 	}
 	if c.EvictionSamples < 0 || c.EvictionSamples > MaxEvictionSamples {
 		errs = append(errs, fmt.Errorf("%w: %d (want 0..%d)", ErrBadSamples, c.EvictionSamples, MaxEvictionSamples))

@@ -33,7 +33,8 @@ type entry struct {
 	key      string
 	kind     kind
 	enc      strEnc   // strings only
-	str      []byte   // strings
+	str      []byte   // strings: the value, or its ValueStore handle when ref
+	ref      bool     // str is a handle (values.go)
 	hash     *hashVal // hashes
 	expireMs int64    // absolute Unix ms; 0 = no expiry
 	lruMs    int64    // time of the last access (the op's nowMs)
@@ -69,7 +70,11 @@ func (e *entry) computeSize() int64 {
 	n := int64(len(e.key)) + entryOverheadBytes
 	switch e.kind {
 	case kindString:
-		n += int64(len(e.str))
+		if e.ref {
+			n += refBytes
+		} else {
+			n += int64(len(e.str))
+		}
 	case kindHash:
 		n += e.hash.bytes
 	}

@@ -20,10 +20,11 @@ func (s *Store) ExportSlot(slot uint16, nowMs int64, emit func(cmd [][]byte)) {
 		key := []byte(e.key)
 		switch e.kind {
 		case kindString:
+			v := s.strOf(e) // through the ValueStore's reader when the value lives there
 			if e.expireMs != 0 {
-				emit([][]byte{[]byte("set"), key, e.str, []byte("pxat"), strconv.AppendInt(nil, e.expireMs, 10)})
+				emit([][]byte{[]byte("set"), key, v, []byte("pxat"), strconv.AppendInt(nil, e.expireMs, 10)})
 			} else {
-				emit([][]byte{[]byte("set"), key, e.str})
+				emit([][]byte{[]byte("set"), key, v})
 			}
 		case kindHash:
 			cmd := make([][]byte, 0, 2+2*e.hash.len())

@@ -9,6 +9,7 @@ import (
 // the callback that received it.
 type Item struct {
 	e *entry
+	s *Store
 }
 
 // Key returns the key.
@@ -22,7 +23,7 @@ func (it Item) String() []byte {
 	if it.e.kind != kindString {
 		return nil
 	}
-	return it.e.str
+	return it.s.strOf(it.e)
 }
 
 // Field returns a hash field's value (false for a string or a missing field).
@@ -44,7 +45,7 @@ func (s *Store) ForEachLive(first, last uint16, nowMs int64, fn func(Item)) {
 		warm(batch)
 		for _, e := range batch {
 			if !expired(e, nowMs) {
-				fn(Item{e})
+				fn(Item{e, s})
 			}
 		}
 	}
@@ -131,7 +132,7 @@ func warm(batch []*entry) {
 		}
 		if h := e.hash; h != nil {
 			acc += byte(h.n)
-		} else if len(e.str) > 0 {
+		} else if len(e.str) > 0 { // a ValueStore handle when e.ref: warming it is harmless
 			acc += e.str[0]
 		}
 	}
@@ -162,6 +163,6 @@ func (s *Store) Peek(key []byte, nowMs int64, fn func(Item)) bool {
 	if e == nil || expired(e, nowMs) {
 		return false
 	}
-	fn(Item{e})
+	fn(Item{e, s})
 	return true
 }

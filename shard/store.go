@@ -54,6 +54,8 @@ type Stats struct {
 	Misses          int64 // reads that did not
 	ExpiredKeys     int64 // keys removed because their TTL passed
 	EvictedKeys     int64 // keys removed by the maxmemory policy
+	// ValueWriteErrors counts values that Config.Values refused to write (they stayed in memory).
+	ValueWriteErrors int64
 }
 
 // NewStore returns an empty store. cfg must be valid (see Config.Validate); an invalid config panics.
@@ -144,6 +146,7 @@ func (s *Store) add(key []byte, e *entry, nowMs int64) {
 	s.slotLen[slot]++
 	s.occupied[slot/64] |= 1 << (slot % 64)
 	s.keys++
+	s.persist(e)
 	e.size = e.computeSize()
 	s.usedBytes += e.size
 	s.bump(slot)
@@ -151,6 +154,7 @@ func (s *Store) add(key []byte, e *entry, nowMs int64) {
 
 // remove deletes e from the store.
 func (s *Store) remove(e *entry) {
+	s.dropRef(e)
 	s.setExpire(e, 0)
 	delete(s.dict, e.key)
 	if e.slotPrev != nil {
@@ -173,6 +177,7 @@ func (s *Store) remove(e *entry) {
 
 // changed records an in-place modification of e's value.
 func (s *Store) changed(e *entry) {
+	s.persist(e)
 	n := e.computeSize()
 	s.usedBytes += n - e.size
 	e.size = n
@@ -207,6 +212,7 @@ func (s *Store) setExpire(e *entry, ms int64) {
 // setString makes e hold a new string value, keeping or clearing its TTL. The old buffer is reused
 // unless it is much larger than the new value (so a shrunk value does not pin a big allocation).
 func (s *Store) setString(e *entry, v []byte, enc strEnc, keepTTL bool) {
+	s.dropRef(e)
 	if e.kind == kindString && cap(e.str) <= 2*len(v)+64 {
 		e.str = append(e.str[:0], v...)
 	} else {
@@ -307,6 +313,11 @@ func nextOccupied(bm *[SlotCount / 64]uint64, from int) int {
 
 // flush removes every key.
 func (s *Store) flush() {
+	if s.cfg.Values != nil {
+		for _, e := range s.dict {
+			s.dropRef(e)
+		}
+	}
 	clear(s.dict)
 	s.slotHead = [SlotCount]*entry{}
 	s.slotLen = [SlotCount]uint32{}
@@ -337,7 +348,7 @@ func (s *Store) Digest(nowMs int64) uint64 {
 			h = fnvU64(h, uint64(e.expireMs))
 			switch e.kind {
 			case kindString:
-				h = fnv(h, e.str)
+				h = fnv(h, s.strOf(e))
 			case kindHash:
 				var fs uint64
 				for f, v := range e.hash.all() {
