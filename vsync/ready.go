@@ -91,12 +91,13 @@ type Event struct {
 	Chunk    []byte
 	ChunkSeq uint64
 	Last     bool
+	// Isolated (EventLease): the member's lease with the membership service ran out; until an
+	// EventLease without it, the service may have installed a view without this member. (Next to
+	// Last: it fits in that field's padding, and Ready arrays hold many events.)
+	Isolated bool
 	Query    QueryResult
 	Flush    FlushResult
 	Err      error
-	// Isolated (EventLease): the member's lease with the membership service ran out; until an
-	// EventLease without it, the service may have installed a view without this member.
-	Isolated bool
 }
 
 // Ready is what the driver must do, in this order: persist Entries (append and sync), remove Forget from

@@ -89,7 +89,16 @@ type Replica struct {
 	granted     map[string]int64
 	leaderSince int64
 	wasLeader   bool
-	out         Ready
+	// removing: members whose suspicion this leader proposed and that is not applied yet. They get no
+	// answer (so no renewed lease) meanwhile: a member whose lease ran out is only isolated, and a
+	// renewal between the proposal and its commit would let it serve local reads again just before a
+	// view without it is installed. Cleared when a suspicion of the member is applied, and on a
+	// leader change (a new leader answers only once it applied every entry of earlier terms).
+	removing map[string]bool
+	// termFirst is the index of the first log entry of term termFirstTerm, the newest term this
+	// replica appended an entry of (caughtUp).
+	termFirst, termFirstTerm uint64
+	out                      Ready
 }
 
 type nopLogger struct{}
@@ -146,7 +155,8 @@ func NewReplica(cfg Config) (*Replica, error) {
 	if st == nil {
 		st = raft.NewMemoryStorage()
 	}
-	r := &Replica{cfg: cfg, storage: st, state: NewClusterMap(), heard: map[uint64]int64{}, granted: map[string]int64{}}
+	r := &Replica{cfg: cfg, storage: st, state: NewClusterMap(), heard: map[uint64]int64{}, granted: map[string]int64{},
+		removing: map[string]bool{}}
 	hs, cs, err := st.InitialState()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRaft, err)
@@ -225,6 +235,7 @@ func (r *Replica) Tick() {
 		if !r.wasLeader {
 			r.wasLeader, r.leaderSince = true, r.now
 			clear(r.granted)
+			clear(r.removing)
 		}
 		r.silent = 0
 		return
@@ -267,9 +278,19 @@ func (r *Replica) Step(m vsync.Message) {
 	}
 	if req.Op != vsync.OpSync && r.state.Valid(req) && r.leaseExpired(req) {
 		b, _ := json.Marshal(req)
-		_ = r.rn.Propose(b)
+		if r.rn.Propose(b) == nil && req.Op == vsync.OpSuspect {
+			r.removing[req.Target] = true
+		}
 	}
 	r.reply(m.From, req.Group)
+}
+
+// caughtUp reports whether this leader applied the first entry of its own term (raft appends an
+// empty one when it becomes leader), and so every entry an earlier leader may have proposed: a
+// suspicion proposed by an earlier leader is then either applied or gone, and this leader's answers
+// cannot renew the lease of a member that a committed entry is about to remove.
+func (r *Replica) caughtUp() bool {
+	return r.termFirstTerm == r.rn.BasicStatus().GetTerm() && r.termFirst != 0 && r.applied >= r.termFirst
 }
 
 // leaseExpired reports whether a suspicion may be proposed: the suspected member's lease from this
@@ -289,6 +310,9 @@ func (r *Replica) leaseExpired(req vsync.OracleRequest) bool {
 
 // reply sends the group's record to a member.
 func (r *Replica) reply(to, group string) {
+	if r.removing[to] || !r.caughtUp() {
+		return // see Replica.removing; the member asks again every OracleSyncTicks
+	}
 	r.granted[to] = r.now
 	rec := vsync.GroupRecord{Group: group}
 	if g := r.state.Groups[group]; g != nil {
@@ -327,6 +351,11 @@ func (r *Replica) Ready() Ready {
 		if len(rd.Entries) > 0 {
 			if err := r.storage.Append(rd.Entries); err != nil {
 				panic(fmt.Sprintf("membership: append: %v", err))
+			}
+			for _, e := range rd.Entries {
+				if e.GetTerm() > r.termFirstTerm {
+					r.termFirstTerm, r.termFirst = e.GetTerm(), e.GetIndex()
+				}
 			}
 		}
 		if !raft.IsEmptyHardState(rd.HardState) {
@@ -378,6 +407,9 @@ func (r *Replica) apply(e *raftpb.Entry) {
 		var req vsync.OracleRequest
 		if err := json.Unmarshal(e.GetData(), &req); err != nil {
 			return // not ours; committed entries are never rejected
+		}
+		if req.Op == vsync.OpSuspect {
+			delete(r.removing, req.Target)
 		}
 		notify := r.state.Apply(req)
 		if len(notify) > 0 && r.IsLeader() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"testing"
 
 	"go.etcd.io/raft/v3"
@@ -219,5 +220,59 @@ func TestLostSnapshotIsResent(t *testing.T) {
 	}
 	if l.leader() != ld {
 		t.Fatalf("the leader changed (%d → %d): the catch-up should not need it", ld, l.leader())
+	}
+}
+
+// TestNoLeaseRenewalWhileRemovalPending: once the leader proposed the removal of a member whose lease
+// ran out, that member's syncs get no answer (no renewed lease) until the removal is applied; the
+// next thing it hears is a record without it. (A member whose lease ran out is only isolated: a
+// renewal in between would let it serve local reads just before a view without it exists.)
+func TestNoLeaseRenewalWhileRemovalPending(t *testing.T) {
+	st := raft.NewMemoryStorage()
+	r, err := NewReplica(Config{ID: 1, Addrs: []string{"a"}, Storage: st, Rand: rand.New(rand.NewSource(1)),
+		MemberLeaseTicks: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loop{reps: []*Replica{r}, storage: []*raft.MemoryStorage{st}, down: map[int]bool{}}
+	for i := 0; i < 3 && l.leader() < 0; i++ {
+		l.step(t)
+	}
+	for _, m := range []string{"a#1", "b#1"} {
+		l.request(0, vsync.OpJoin, m)
+		for range 3 {
+			l.step(t)
+		}
+	}
+	if g := r.Map().Groups["g"]; g == nil || !g.Record.Has("b#1") {
+		t.Fatalf("b#1 did not join: %+v", g)
+	}
+	for range 30 { // b#1 is silent: its lease (10 + margin 2) runs out; a#1 keeps syncing
+		l.request(0, vsync.OpSync, "a#1")
+		l.step(t)
+	}
+	l.inbox = nil
+	r.Step(vsync.Message{Kind: vsync.MsgOracleRequest, From: "a#1",
+		Req: &vsync.OracleRequest{Op: vsync.OpSuspect, Group: "g", Target: "b#1"}})
+	l.request(0, vsync.OpSync, "b#1") // before the removal is applied
+	for range 3 {
+		l.step(t)
+	}
+	heard := 0
+	for _, m := range l.inbox {
+		if m.To != "b#1" {
+			continue
+		}
+		heard++
+		rec := m.Record
+		if rec.Has("b#1") && (rec.Change == nil || slices.Contains(rec.Change.Next, "b#1")) {
+			t.Fatalf("b#1 was answered with a record that keeps it (a renewed lease) while its removal was pending: %+v", rec)
+		}
+	}
+	if g := r.Map().Groups["g"]; g.Record.Change == nil || slices.Contains(g.Record.Change.Next, "b#1") {
+		t.Fatalf("the removal was not applied: %+v", g.Record)
+	}
+	if heard == 0 {
+		t.Fatal("b#1 was not told of the record that removes it")
 	}
 }
