@@ -56,11 +56,10 @@ var (
 // tests and embedders; a durable one (Badger, in wal/) keeps the same contract. Handles are 8-byte
 // sequence numbers. The zero value is not usable: call NewMemoryValues.
 type MemoryValues struct {
-	mu     sync.Mutex
-	next   uint64
-	vals   map[uint64][]byte
-	stats  MemoryValuesStats
-	failOn string // test hook: Write fails for this key
+	mu    sync.Mutex
+	next  uint64
+	vals  map[uint64][]byte
+	stats MemoryValuesStats
 }
 
 // MemoryValuesStats counts a MemoryValues' traffic.
@@ -77,9 +76,6 @@ func NewMemoryValues() *MemoryValues { return &MemoryValues{vals: make(map[uint6
 func (m *MemoryValues) Write(key, value []byte) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.failOn != "" && string(key) == m.failOn {
-		return nil, fmt.Errorf("shard: memory values: write of %q refused (test hook)", key)
-	}
 	m.next++
 	m.vals[m.next] = append([]byte(nil), value...)
 	m.stats.Writes++
@@ -135,13 +131,6 @@ func (m *MemoryValues) Stats() MemoryValuesStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stats
-}
-
-// FailWritesOf makes every later Write for key fail (a test hook for the write-error path; "" ends it).
-func (m *MemoryValues) FailWritesOf(key string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failOn = key
 }
 
 // strOf returns e's string value, reading it from the ValueStore when the entry holds a handle. The

@@ -82,12 +82,25 @@ func TestValuesIndirectionIsInvisible(t *testing.T) {
 	}
 }
 
+// refusingValues is a MemoryValues whose writes of one key fail.
+type refusingValues struct {
+	*MemoryValues
+	key string
+}
+
+func (r *refusingValues) Write(key, value []byte) ([]byte, error) {
+	if string(key) == r.key {
+		return nil, fmt.Errorf("write of %q refused", key)
+	}
+	return r.MemoryValues.Write(key, value)
+}
+
 // TestValuesWriteErrorKeepsValueInMemory: a refused write leaves the value in memory, the reply
 // unchanged, and is counted.
 func TestValuesWriteErrorKeepsValueInMemory(t *testing.T) {
 	mv := NewMemoryValues()
-	s := NewStore(Config{Values: mv})
-	mv.FailWritesOf("k")
+	refusing := &refusingValues{MemoryValues: mv, key: "k"}
+	s := NewStore(Config{Values: refusing})
 	if got := string(s.Exec(nil, splitCmd(t, "SET k hello"), baseMs)); got != "+OK\r\n" {
 		t.Fatalf("SET = %q", got)
 	}
@@ -98,7 +111,7 @@ func TestValuesWriteErrorKeepsValueInMemory(t *testing.T) {
 	if s.Stats().ValueWriteErrors != 1 || mv.Stats().Live != 1 {
 		t.Fatalf("write errors %d, values held %d", s.Stats().ValueWriteErrors, mv.Stats().Live)
 	}
-	mv.FailWritesOf("")
+	refusing.key = ""
 	s.Exec(nil, splitCmd(t, "APPEND k !"), baseMs) // the next change writes it out
 	if refs, _ := refCounts(s, 0); refs != 2 || mv.Stats().Live != 2 {
 		t.Fatalf("handles %d, values held %d", refs, mv.Stats().Live)
