@@ -68,6 +68,16 @@ type Cluster struct {
 	loadedAtView bool
 	stopped      bool
 
+	// Hash generations (rehash.go): route is replicated (it changes at an OpHashGen), mig is the
+	// replicated state of a migration in progress, outbox this member's moved keys while it holds them,
+	// sentCursor the cursor it last sent a chunk at (per source, this view), fault why it stopped.
+	hashers    Hashers
+	route      Router
+	mig        *migration
+	outbox     *shard.Store
+	sentCursor []int
+	fault      error
+
 	pending    map[string]int
 	pendingOps map[opRef][]string
 	stamps     writeStamps // WATCH versions (watch.go)
@@ -147,7 +157,7 @@ func NewCluster(self string, p Params, store shard.Config) (*Cluster, error) {
 	if err := store.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
-	return &Cluster{params: p, ns: p.Shards(), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
+	return &Cluster{params: p, ns: p.Shards(), route: DefaultRouter(p.Shards()), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
 		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{},
 		rounds: map[roundKey]*round{}}, nil
 }
@@ -161,13 +171,15 @@ type meta struct {
 	Placement []string
 	Ready     []string
 	Addrs     map[string]string
+	HashGen   uint64     `json:",omitempty"`
+	Migration *migration `json:",omitempty"`
 }
 
 // Meta returns the replicated metadata (the vsync checkpoint of the group: data moves separately).
 func (c *Cluster) Meta() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs}
+	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs, HashGen: c.route.Gen, Migration: c.mig}
 	for _, p := range c.placement {
 		if p != "" && c.ready[p] {
 			m.Ready = append(m.Ready, p)
@@ -192,6 +204,12 @@ func (c *Cluster) LoadMeta(b []byte) error {
 	if m.Params != c.params {
 		return fmt.Errorf("%w: group has %+v, this member %+v", ErrParamsMismatch, m.Params, c.params)
 	}
+	h := c.hasherOf(m.HashGen)
+	if m.HashGen != 0 && h == nil {
+		return fmt.Errorf("%w: the group uses hash generation %d, which this member does not know", ErrParamsMismatch, m.HashGen)
+	}
+	c.route = NewRouter(c.ns, m.HashGen, h)
+	c.mig = m.Migration
 	c.placement = m.Placement
 	c.ready = map[string]bool{}
 	for _, r := range m.Ready {
@@ -296,6 +314,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 			c.early = append(c.early, e)
 		}
 	}
+	c.migrationOnView()
 	// Transfers this member donates.
 	for _, m := range c.placement {
 		if m == "" || c.ready[m] || m == c.self {
@@ -321,7 +340,6 @@ func (c *Cluster) donorOf(s int) string {
 
 // export cuts shard s's slice into chunks (at the cut: called from OnView).
 func (c *Cluster) export(s int, view uint64) [][]byte {
-	first, last := SlotRange(s, c.ns)
 	var chunks [][]byte
 	cur := &Op{Kind: OpChunk, ID: view, Shard: s, Seq: 1}
 	size := 0
@@ -331,7 +349,8 @@ func (c *Cluster) export(s int, view uint64) [][]byte {
 		cur = &Op{Kind: OpChunk, ID: view, Shard: s, Seq: cur.Seq + 1}
 		size = 0
 	}
-	for slot := int(first); slot <= int(last); slot++ {
+	// The store holds only shard s's keys (under a custom hasher they sit in any CRC16 slot).
+	for slot := c.st.NextSlot(0); slot >= 0; slot = c.st.NextSlot(slot + 1) {
 		c.st.ExportSlot(uint16(slot), 0, func(cmd [][]byte) {
 			cp := make([][]byte, len(cmd))
 			for i, a := range cmd {
@@ -485,6 +504,10 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		}
 	case OpCommit:
 		c.release(sender, op.IDs)
+	case OpHashGen:
+		return c.applyHashGen(op), false
+	case OpMigrate:
+		c.applyMigrate(op)
 	case OpQuery:
 		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
@@ -495,6 +518,12 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		}
 		if c.myShard < 0 {
 			return nil, false
+		}
+		if c.mig != nil {
+			if !c.loaded {
+				return nil, false
+			}
+			return c.migratingReply(op), false
 		}
 		if !c.loaded {
 			if op.Kind == OpWrite && c.load != nil {
@@ -515,13 +544,13 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 // its current state (the originator keeps one answer per shard).
 func (c *Cluster) applyQuery(op Op, sender string, local bool, queryID uint64) ([]byte, bool) {
 	q, ok := decodeQuery(op)
-	if !ok || c.myShard < 0 || !c.loaded || !slices.Contains(ShardsOfQuery(q, c.ns), c.myShard) {
+	if !ok || c.myShard < 0 || !c.loaded || c.mig != nil || !slices.Contains(c.route.ShardsOfQuery(q), c.myShard) {
 		return nil, false
 	}
 	if !local {
 		return c.combineQuery(op, q, sender, queryID)
 	}
-	gs, truncated := EvalShard(c.st, q, c.myShard, c.ns, op.NowMs)
+	gs, truncated := EvalShard(c.st, q, c.myShard, c.route, op.NowMs)
 	p := Partial{Shards: []int{c.myShard}, Truncated: truncated, Groups: gs}
 	return p.Encode(nil), false
 }
@@ -533,7 +562,7 @@ func (c *Cluster) servable(cmds [][][]byte) bool {
 		return false
 	}
 	for _, cmd := range cmds {
-		for _, s := range ShardsOf(cmd, c.ns) {
+		for _, s := range c.route.ShardsOf(cmd) {
 			if c.donorOf(s) == "" {
 				return false
 			}
@@ -548,7 +577,7 @@ func (c *Cluster) servable(cmds [][][]byte) bool {
 func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []bool) []byte {
 	var written []string
 	for i, cmd := range op.Cmds {
-		part := PartFor(cmd, c.myShard, c.ns)
+		part := c.route.PartFor(cmd, c.myShard)
 		if part == nil {
 			continue
 		}
@@ -562,6 +591,8 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []b
 		switch {
 		case bytes.EqualFold(part[0], []byte("scan")):
 			out = c.scan(part, op.NowMs)
+		case IsSlotCommand(part) && c.route.Custom():
+			out = fmt.Appendf(nil, "-%s\r\n", ErrSlotsCustomHasher)
 		case IsSlotCommand(part):
 			out = execSlotCommand(c.st, nil, part, op.NowMs)
 		default:
@@ -620,7 +651,7 @@ func cloneCmds(cmds [][][]byte) [][][]byte {
 func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.stopped || !c.loaded || c.myShard < 0 || len(c.view.Members) < c.params.MinGroupSize {
+	if c.stopped || !c.loaded || c.mig != nil || c.myShard < 0 || len(c.view.Members) < c.params.MinGroupSize {
 		return dst, false
 	}
 	for _, cmd := range cmds {
@@ -632,7 +663,7 @@ func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, b
 			return dst, false
 		}
 		for _, k := range keys {
-			if ShardOfKey(cmd[k], c.ns) != c.myShard || c.pending[string(cmd[k])] > 0 {
+			if c.route.ShardOfKey(cmd[k]) != c.myShard || c.pending[string(cmd[k])] > 0 {
 				return dst, false
 			}
 		}
@@ -655,12 +686,15 @@ func (c *Cluster) Redirect(cmd [][]byte) (slot uint16, addr string, ok bool) {
 	if len(keys) == 0 {
 		return 0, "", false
 	}
-	shards := ShardsOf(cmd, c.ns)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.route.Custom() || c.mig != nil {
+		return 0, "", false // cluster clients route by CRC16 slots: the node forwards instead
+	}
+	shards := c.route.ShardsOf(cmd)
 	if len(shards) != 1 {
 		return 0, "", false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if shards[0] == c.myShard && c.loaded {
 		return 0, "", false
 	}

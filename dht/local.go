@@ -151,6 +151,6 @@ func (d *Local) Query(ctx context.Context, q *aggregate.Query) (*aggregate.Group
 		return nil, false, err
 	}
 	defer d.mu.Unlock()
-	gs, truncated := EvalShard(d.st, q, 0, 1, d.nowMs())
+	gs, truncated := EvalShard(d.st, q, 0, DefaultRouter(1), d.nowMs())
 	return gs, truncated, nil
 }

@@ -22,6 +22,8 @@ const (
 	OpChunk                      // point-to-point: chunk Seq of shard Shard's slice at view ID (Cmds); Last ends it
 	OpQuery                      // an aggregation query (Cmds[0][0], JSON; Shard: the combining tree's fan-out)
 	OpPartial                    // point-to-point: a combined partial (Cmds[0][0]) of query ID from Addr, for the parent in its tree
+	OpHashGen                    // switch to hash generation ID and migrate the keys that change shard (rehash.go)
+	OpMigrate                    // migration chunk of hash generation ID: source shard Shard's moved keys of slots Seq..IDs[0]-1 (Cmds); Last ends it
 )
 
 // Op is one replicated operation. Every member delivers it at the same point of the group's total
@@ -178,7 +180,7 @@ func DecodeOp(b []byte) (Op, error) {
 		return Op{}, fmt.Errorf("%w: unknown version", ErrBadOp)
 	}
 	op := Op{Kind: OpKind(b[1])}
-	if op.Kind < OpWrite || op.Kind > OpPartial {
+	if op.Kind < OpWrite || op.Kind > OpMigrate {
 		return Op{}, fmt.Errorf("%w: unknown kind %d", ErrBadOp, b[1])
 	}
 	d := &decoder{b: b[2:]}

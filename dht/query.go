@@ -9,9 +9,11 @@ import (
 	"github.com/vsdb/vsdb/shard"
 )
 
-// EvalShard evaluates q over the keys of shard s (of ns) in st at nowMs: the shard's partial result,
-// and whether a group was dropped because MaxGroups groups were already held. It only reads.
-func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*aggregate.Groups, bool) {
+// EvalShard evaluates q over the keys of shard s (of r's) in st at nowMs: the shard's partial result,
+// and whether a group was dropped because MaxGroups groups were already held. It only reads. st holds
+// only shard s's keys. With a custom hasher, a query's slots are the hasher's (each key is tested),
+// and a shard's keys are spread over every CRC16 slot of the store's index.
+func EvalShard(st *shard.Store, q *aggregate.Query, s int, r Router, nowMs int64) (*aggregate.Groups, bool) {
 	gs := aggregate.NewGroups(q.Aggregates)
 	truncated := false
 	var field []byte
@@ -55,14 +57,27 @@ func EvalShard(st *shard.Store, q *aggregate.Query, s, ns int, nowMs int64) (*ag
 			truncated = true
 		}
 	}
-	first, last := SlotRange(s, ns)
+	first, last := SlotRange(s, r.NS)
+	if r.Custom() {
+		first, last = 0, shard.SlotCount-1
+	}
 	switch {
 	case len(q.Keys) > 0:
 		for _, k := range q.Keys {
-			if ShardOfKey([]byte(k), ns) == s {
+			if r.ShardOfKey([]byte(k)) == s {
 				st.Peek([]byte(k), nowMs, add)
 			}
 		}
+	case len(q.Slots) > 0 && r.Custom():
+		st.ForEachLive(first, last, nowMs, func(it shard.Item) {
+			slot := int(r.Slot([]byte(it.Key())))
+			for _, sr := range q.Slots {
+				if sr[0] <= slot && slot <= sr[1] {
+					add(it)
+					return
+				}
+			}
+		})
 	case len(q.Slots) > 0:
 		for _, r := range q.Slots {
 			lo, hi := max(int(first), r[0]), min(int(last), r[1])
@@ -102,19 +117,23 @@ func globPrefix(pattern string) (string, bool) {
 	return p, !strings.ContainsAny(p, "*?[\\")
 }
 
+// ShardsOfQuery returns the shards q's selection can reach with ns shards and the default hasher.
+func ShardsOfQuery(q *aggregate.Query, ns int) []int { return DefaultRouter(ns).ShardsOfQuery(q) }
+
 // ShardsOfQuery returns the shards q's selection can reach.
-func ShardsOfQuery(q *aggregate.Query, ns int) []int {
+func (r Router) ShardsOfQuery(q *aggregate.Query) []int {
+	ns := r.NS
 	var out []int
 	switch {
 	case len(q.Keys) > 0:
 		for _, k := range q.Keys {
-			s := ShardOfKey([]byte(k), ns)
+			s := r.ShardOfKey([]byte(k))
 			if !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
 		slices.Sort(out)
-	case len(q.Slots) > 0:
+	case len(q.Slots) > 0 && !r.Custom():
 		for s := 0; s < ns; s++ {
 			first, last := SlotRange(s, ns)
 			for _, r := range q.Slots {

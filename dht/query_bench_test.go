@@ -23,7 +23,7 @@ func BenchmarkEvalShard(b *testing.B) {
 				Aggregates: []aggregate.Spec{{Kind: aggregate.Sum}, {Kind: aggregate.Count}}}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				gs, _ := EvalShard(st, q, 0, 1, 2)
+				gs, _ := EvalShard(st, q, 0, DefaultRouter(1), 2)
 				if len(gs.By) != 100 {
 					b.Fatal(len(gs.By))
 				}

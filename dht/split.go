@@ -9,7 +9,6 @@ import (
 	"github.com/tidwall/redcon"
 
 	"github.com/vsdb/vsdb/protocol"
-	"github.com/vsdb/vsdb/shard"
 	"github.com/vsdb/vsdb/vsync"
 )
 
@@ -76,12 +75,16 @@ func IsKeyless(name []byte) bool {
 // maxKeylessName is the length of the longest keyless command's name.
 const maxKeylessName = len("randomkey")
 
-// ShardOfKey returns the shard of key with ns shards.
-func ShardOfKey(key []byte, ns int) int { return ShardOfSlot(shard.KeySlot(key), ns) }
+// ShardOfKey returns the shard of key with ns shards and the default hasher.
+func ShardOfKey(key []byte, ns int) int { return DefaultRouter(ns).ShardOfKey(key) }
+
+// ShardsOf is Router.ShardsOf with ns shards and the default hasher.
+func ShardsOf(args [][]byte, ns int) []int { return DefaultRouter(ns).ShardsOf(args) }
 
 // ShardsOf returns the shards a command touches (sorted, without duplicates): all of them for a keyless
 // command, shard 0 for any other command without keys.
-func ShardsOf(args [][]byte, ns int) []int {
+func (r Router) ShardsOf(args [][]byte) []int {
+	ns := r.NS
 	if IsSlotCommand(args) {
 		return []int{slotCommandShard(args, ns)}
 	}
@@ -95,14 +98,14 @@ func ShardsOf(args [][]byte, ns int) []int {
 	if !splitWellFormed(args) {
 		// A malformed multi-key command goes whole to one shard, whose store answers the arity error.
 		if len(args) > 1 {
-			return []int{ShardOfKey(args[1], ns)}
+			return []int{r.ShardOfKey(args[1])}
 		}
 		return []int{0}
 	}
 	seen := map[int]bool{}
 	var out []int
 	for _, k := range Keys(args) {
-		s := ShardOfKey(args[k], ns)
+		s := r.ShardOfKey(args[k])
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
@@ -138,8 +141,12 @@ func CanSplit(args [][]byte) bool {
 	return ok || IsKeyless(args[0])
 }
 
+// PartFor is Router.PartFor with ns shards and the default hasher.
+func PartFor(args [][]byte, s, ns int) [][]byte { return DefaultRouter(ns).PartFor(args, s) }
+
 // PartFor returns the part of args that shard s executes, or nil if s has nothing of it.
-func PartFor(args [][]byte, s, ns int) [][]byte {
+func (r Router) PartFor(args [][]byte, s int) [][]byte {
+	ns := r.NS
 	if IsSlotCommand(args) {
 		if slotCommandShard(args, ns) == s {
 			return args
@@ -150,7 +157,7 @@ func PartFor(args [][]byte, s, ns int) [][]byte {
 		return args
 	}
 	if !splitWellFormed(args) {
-		if ShardsOf(args, ns)[0] == s {
+		if r.ShardsOf(args)[0] == s {
 			return args
 		}
 		return nil
@@ -164,14 +171,14 @@ func PartFor(args [][]byte, s, ns int) [][]byte {
 	}
 	step, split := splittable[strings.ToLower(string(args[0]))]
 	if !split {
-		if ShardOfKey(args[keys[0]], ns) == s {
+		if r.ShardOfKey(args[keys[0]]) == s {
 			return args
 		}
 		return nil
 	}
 	part := [][]byte{args[0]}
 	for _, k := range keys {
-		if ShardOfKey(args[k], ns) == s {
+		if r.ShardOfKey(args[k]) == s {
 			part = append(part, args[k:k+step]...)
 		}
 	}
@@ -181,8 +188,14 @@ func PartFor(args [][]byte, s, ns int) [][]byte {
 	return part
 }
 
-// MergeReply appends the reply of command args to dst, given each touched shard's reply to its part.
+// MergeReply is Router.MergeReply with ns shards and the default hasher.
 func MergeReply(dst []byte, args [][]byte, ns int, parts map[int][]byte) []byte {
+	return DefaultRouter(ns).MergeReply(dst, args, parts)
+}
+
+// MergeReply appends the reply of command args to dst, given each touched shard's reply to its part.
+func (rt Router) MergeReply(dst []byte, args [][]byte, parts map[int][]byte) []byte {
+	ns := rt.NS
 	name := strings.ToLower(string(args[0]))
 	if len(parts) == 1 {
 		for _, r := range parts {
@@ -215,7 +228,7 @@ func MergeReply(dst []byte, args [][]byte, ns int, parts map[int][]byte) []byte 
 		dst = redcon.AppendArray(dst, len(keys))
 		next := map[int]int{}
 		for _, k := range keys {
-			s := ShardOfKey(args[k], ns)
+			s := rt.ShardOfKey(args[k])
 			var v protocol.Value
 			if i := next[s]; i < len(arrays[s]) {
 				v = arrays[s][i]

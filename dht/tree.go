@@ -164,12 +164,16 @@ func (p *Partial) merge(o *Partial) {
 }
 
 // Outgoing is a message the driver must send for the replica after ApplyDelivery, OnView or OnPartial:
-// a point-to-point op to member To, or (Reply) the deferred answer to query QueryID of member To.
+// a point-to-point op to member To, (Reply) the deferred answer to query QueryID of member To, or
+// (Multicast) an ordered multicast.
 type Outgoing struct {
-	To      string
-	Reply   bool
-	QueryID uint64 // the vsync query id (Reply only)
-	Payload []byte
+	To    string
+	Reply bool
+	// Multicast: Payload is an op to multicast in the total order (OrderedSend), a hash migration's
+	// chunk (rehash.go); if it cannot be sent, the driver calls MigrationUnsent.
+	Multicast bool
+	QueryID   uint64 // the vsync query id (Reply only)
+	Payload   []byte
 }
 
 // round is this member's part in one query's combining tree while it waits for its children.
@@ -199,12 +203,12 @@ type earlyPartial struct {
 // the reply to give now (nil: a null reply) and whether the reply is deferred instead (it will come
 // through TakeOutgoing once the children answered). Caller holds c.mu.
 func (c *Cluster) combineQuery(op Op, q *aggregate.Query, sender string, queryID uint64) (reply []byte, deferred bool) {
-	t := c.planQuery(op, ShardsOfQuery(q, c.ns))
+	t := c.planQuery(op, c.route.ShardsOfQuery(q))
 	pos := t.position(c.self)
 	if pos == 0 || t.shards[pos-1] != c.myShard {
 		return nil, false
 	}
-	gs, truncated := EvalShard(c.st, q, c.myShard, c.ns, op.NowMs)
+	gs, truncated := EvalShard(c.st, q, c.myShard, c.route, op.NowMs)
 	r := &round{key: roundKey{sender, op.ID}, q: q, acc: &Partial{Shards: []int{c.myShard}, Truncated: truncated, Groups: gs},
 		waiting: len(t.children(pos)), queryID: queryID}
 	if pp := t.parent(pos); pp > 0 {

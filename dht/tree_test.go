@@ -154,7 +154,7 @@ func TestTreeCombining(t *testing.T) {
 	if err := q.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := EvalShard(h.all, q, 0, 1, 2)
+	want, _ := EvalShard(h.all, q, 0, DefaultRouter(1), 2)
 	deferredRounds, earlyPartials := 0, 0
 	for seed := int64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewSource(seed))

@@ -49,6 +49,12 @@ type writeStamps struct {
 
 func (w *writeStamps) reset() { *w = writeStamps{} }
 
+// flushAll changes every key's version (as a FLUSHALL does): a hash-generation cut.
+func (w *writeStamps) flushAll() {
+	w.seq++
+	w.flush = w.seq
+}
+
 func (w *writeStamps) version(key []byte) uint64 { return max(w.slot[shard.KeySlot(key)], w.flush) }
 
 // noteCmd stamps the keys of one write command with the current op's seq.

@@ -77,6 +77,16 @@ type ClusterConfig struct {
 	Values shard.ValueStore
 	// ValuesMinBytes: only values of at least this many bytes go to Values. Default 0 (every value).
 	ValuesMinBytes int
+	// Hashers are the custom key hashers of hash generations 1, 2, … (the manual's GetHashCode
+	// control; dht/rehash.go): Node.ChangeHashGeneration switches the cluster to one at a consistent
+	// cut and moves the keys that change shard. Every node must return the same hasher for a
+	// generation; a node that does not know the group's generation is refused at join, and one that
+	// meets an unknown generation leaves the group. nil (default): only generation 0 (Redis Cluster's
+	// CRC16 slots).
+	Hashers dht.Hashers
+	// MigrationWait is how long a command that arrives while keys move to a new hash generation is
+	// retried before the client gets the TRYAGAIN error. Default 5 s.
+	MigrationWait time.Duration
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -100,6 +110,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.Consistency == "" {
 		c.Consistency = "strict"
+	}
+	if c.MigrationWait == 0 {
+		c.MigrationWait = 5 * time.Second
 	}
 	c.DHT = c.DHT.WithDefaults()
 	return c
@@ -129,7 +142,6 @@ type clusterPlane struct {
 	cfg   ClusterConfig
 	inst  atomic.Pointer[instance] // the current member; replaced when it rejoins
 	nowMs func() int64
-	ns    int
 
 	nextID  atomic.Uint64
 	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
@@ -138,6 +150,7 @@ type clusterPlane struct {
 	softIDs chan uint64    // soft writes: their commit notice waits for a Flush
 	xfers   chan []dht.Transfer
 	notes   chan []byte // ops to multicast in the background (announce, ready)
+	chunks  chan []byte // hash-migration chunks to multicast in the background (retried until sent)
 
 	logf      func(string, ...any)
 	rejoining atomic.Bool
@@ -164,9 +177,10 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	p := &clusterPlane{cfg: cfg, nowMs: nowMs, ns: cfg.DHT.Shards(), logf: logf,
+	p := &clusterPlane{cfg: cfg, nowMs: nowMs, logf: logf,
 		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, maxBatchesInFlight),
-		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64)}
+		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64),
+		chunks: make(chan []byte, maxChunksQueued)}
 	p.raftStorage, p.safeLog = raft.NewMemoryStorage(), group.NewMemLog()
 	if cfg.DataDir == "" && slices.Contains(cfg.Oracle, cfg.Self) {
 		logf("dht: this node runs a membership replica with no data directory (--cluster-data-dir): its raft log is in memory, and a restart that loses it on two replicas at once can break the membership service (docs/vsync.md §13)")
@@ -226,6 +240,7 @@ func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.SetHashers(p.cfg.Hashers)
 	gn, err := group.New(group.Config{Self: p.cfg.Self, ListenAddr: p.cfg.PeerAddr, Peers: p.cfg.Peers,
 		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf, RaftStorage: p.raftStorage, Log: p.safeLog})
 	if err != nil {
@@ -300,6 +315,14 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		}
 	case vsync.EventDeliver:
 		reply, deferred := in.c.ApplyDelivery(ev.Delivery.Tag.Sender, ev.Delivery.Payload, ev.Delivery.Flavour != vsync.FlavourSend, r.QueryID())
+		if err := in.c.Fault(); err != nil && in.stopped.CompareAndSwap(false, true) {
+			p.logf("dht: %v: leaving the group", err)
+			go func() { // not on the driver goroutine; Close ends it (Leave's context)
+				ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+				defer cancel()
+				_ = in.gn.Leave(ctx, p.cfg.Group)
+			}()
+		}
 		if r.Query() {
 			switch {
 			case deferred:
@@ -356,6 +379,14 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 func (in *instance) sendOutgoing(r *group.Responder) {
 	for _, o := range in.c.TakeOutgoing() {
 		var err error
+		if o.Multicast {
+			select {
+			case in.p.chunks <- o.Payload:
+			default:
+				in.c.MigrationUnsent() // cut again at the next event
+			}
+			continue
+		}
 		if o.Reply {
 			err = r.ReplyLater(o.To, o.QueryID, o.Payload)
 		} else {
@@ -390,6 +421,17 @@ func (p *clusterPlane) noteLoop() {
 			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 			_, _ = p.cur().gn.OrderedSend(ctx, p.cfg.Group, b)
 			cancel()
+		case b := <-p.chunks:
+			// A chunk must go out, or the migration waits for the next view: retry while it runs (a
+			// duplicate delivery is ignored, dht/rehash.go).
+			for try := 0; try < maxChunkSendAttempts && p.ctx.Err() == nil && p.cur().c.Migrating(); try++ {
+				ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+				_, err := p.cur().gn.OrderedSend(ctx, p.cfg.Group, b)
+				cancel()
+				if err == nil {
+					break
+				}
+			}
 		}
 	}
 }
@@ -424,9 +466,14 @@ its requests are applied together, which only strengthens their ordering; if any
 shard without a ready replica the whole batch is refused (CLUSTERDOWN for each), as one op would be.
 */
 const (
-	maxWriteQueue      = 4096
-	maxBatchCmds       = 1024
-	maxBatchesInFlight = 4
+	maxWriteQueue = 4096
+	// maxChunksQueued bounds the hash-migration chunks waiting to be multicast (a member sends one
+	// chunk at a time, re-cut after a view change; past the bound the chunk is cut again later).
+	maxChunksQueued = 16
+	// maxChunkSendAttempts bounds the retries of one chunk's multicast (then the next view resends).
+	maxChunkSendAttempts = 10
+	maxBatchCmds         = 1024
+	maxBatchesInFlight   = 4
 )
 
 type writeReq struct {
@@ -671,41 +718,65 @@ func (p *clusterPlane) Watch(ctx context.Context, key []byte) (dht.Watch, error)
 	return dht.Watch{Key: bytes.Clone(key), Version: version, View: view, DeadlineMs: deadline}, nil
 }
 
+// run executes cmds as one replicated op (or local reads). An op that met a hash migration (every
+// replica answered dht.ErrMigrating) was applied nowhere: it is retried, backing off, for MigrationWait.
 func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool, watches []dht.Watch) ([]byte, error) {
+	deadline := time.Now().Add(p.cfg.MigrationWait)
+	backoff := time.Millisecond
+	for {
+		out, migrating, err := p.runOnce(ctx, dst, cmds, multi, soft, watches)
+		if err != nil || !migrating || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 50*time.Millisecond)
+	}
+}
+
+// runOnce is one attempt of run; migrating reports that a shard answered dht.ErrMigrating.
+func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool, watches []dht.Watch) (_ []byte, migrating bool, _ error) {
+	in := p.cur()
+	route := in.c.Router()
 	write := false
 	for _, cmd := range cmds {
 		if len(cmd) == 0 || (!clusterStore.Handles(cmd[0]) && !dht.IsSlotCommand(cmd)) {
-			return dst, dht.ErrNotDataCommand
+			return dst, false, dht.ErrNotDataCommand
 		}
-		if len(dht.ShardsOf(cmd, p.ns)) > 1 && !dht.CanSplit(cmd) {
+		if dht.IsSlotCommand(cmd) && route.Custom() {
+			return redcon.AppendError(dst, dht.ErrSlotsCustomHasher), false, nil
+		}
+		if len(route.ShardsOf(cmd)) > 1 && !dht.CanSplit(cmd) {
 			if multi {
-				return redcon.AppendError(dst, "EXECABORT Transaction discarded because of: "+dht.ErrCrossShard[4:]), nil
+				return redcon.AppendError(dst, "EXECABORT Transaction discarded because of: "+dht.ErrCrossShard[4:]), false, nil
 			}
-			return redcon.AppendError(dst, dht.ErrCrossShard), nil
+			return redcon.AppendError(dst, dht.ErrCrossShard), false, nil
 		}
 		write = write || clusterStore.IsWrite(cmd[0])
 	}
-	in := p.cur()
 	if in.stopped.Load() {
-		return dht.AppendClusterDown(dst), nil
+		return dht.AppendClusterDown(dst), false, nil
 	}
 	if p.cfg.Redirect == "moved" && !multi {
 		if slot, addr, ok := in.c.Redirect(cmds[0]); ok {
-			return redcon.AppendError(dst, fmt.Sprintf("MOVED %d %s", slot, addr)), nil
+			return redcon.AppendError(dst, fmt.Sprintf("MOVED %d %s", slot, addr)), false, nil
 		}
 	}
 	now := p.nowMs()
 	if !write && len(watches) == 0 && !in.isolated.Load() && p.localReadsOK() {
 		if !multi {
 			if out, ok := in.c.ReadLocal(dst, cmds, now); ok {
-				return out, nil
+				return out, false, nil
 			}
 		} else if replies, ok := in.c.ReadLocal(nil, cmds, now); ok {
 			// ReadLocal appends the replies one after the other; EXEC wants them in an array.
-			return append(redcon.AppendArray(dst, len(cmds)), replies...), nil
+			return append(redcon.AppendArray(dst, len(cmds)), replies...), false, nil
 		}
 	}
-	soft = soft && write && len(cmds) == 1 && len(dht.ShardsOf(cmds[0], p.ns)) == 1
+	soft = soft && write && len(cmds) == 1 && len(route.ShardsOf(cmds[0])) == 1
 	var parts []map[int][]byte
 	if write && !soft {
 		// Strict writes go through the batcher (group commit).
@@ -713,16 +784,16 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		select {
 		case p.writes <- req:
 		case <-ctx.Done():
-			return dst, ctx.Err()
+			return dst, false, ctx.Err()
 		}
 		var r writeRes
 		select {
 		case r = <-req.res:
 		case <-ctx.Done():
-			return dst, ctx.Err()
+			return dst, false, ctx.Err()
 		}
 		if r.err != nil {
-			return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", r.err)
+			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", r.err)
 		}
 		parts = r.parts
 	} else {
@@ -742,7 +813,7 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 		res, err := in.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
 		if err != nil {
-			return dst, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
+			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
 		}
 		parts = dht.CollectParts(res.Replies, len(cmds))
 		if soft {
@@ -753,18 +824,35 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		}
 	}
 	// Every touched shard must have answered every command (the op is applied everywhere or nowhere).
-	for i, cmd := range cmds {
-		for _, s := range dht.ShardsOf(cmd, p.ns) {
-			if _, ok := parts[i][s]; !ok {
-				return dht.AppendClusterDown(dst), nil
+	// A hash-generation change delivered before the op: its replicas answered ErrMigrating.
+	for i := range cmds {
+		for _, r := range parts[i] {
+			if dht.IsMigratingReply(r) {
+				return redcon.AppendError(dst, dht.ErrMigrating), true, nil
 			}
+		}
+	}
+	answered := func(rt dht.Router) bool {
+		for i, cmd := range cmds {
+			for _, s := range rt.ShardsOf(cmd) {
+				if _, ok := parts[i][s]; !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !answered(route) {
+		// The op may have been delivered after a hash-generation change this node routed before.
+		if route = in.c.Router(); !answered(route) {
+			return dht.AppendClusterDown(dst), false, nil
 		}
 	}
 	if len(watches) > 0 {
 		for i := range cmds {
 			for _, r := range parts[i] {
 				if len(r) == 0 { // the guard failed: a watched key changed
-					return append(dst, "*-1\r\n"...), nil
+					return append(dst, "*-1\r\n"...), false, nil
 				}
 			}
 		}
@@ -773,9 +861,9 @@ func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, mul
 		dst = redcon.AppendArray(dst, len(cmds))
 	}
 	for i, cmd := range cmds {
-		dst = dht.MergeReply(dst, cmd, p.ns, parts[i])
+		dst = route.MergeReply(dst, cmd, parts[i])
 	}
-	return dst, nil
+	return dst, false, nil
 }
 
 // Tick expires keys of the local shard.

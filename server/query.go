@@ -59,9 +59,9 @@ func (p *clusterPlane) RunQuery(ctx context.Context, q *aggregate.Query) (*query
 	if local {
 		fl = vsync.FlavourSend
 	}
-	need := dht.ShardsOfQuery(q, p.ns)
 	for attempt := 0; attempt < queryRetries; attempt++ {
 		in := p.cur()
+		need := in.c.Router().ShardsOfQuery(q) // the hash generation may change between attempts
 		if in.stopped.Load() {
 			break
 		}

@@ -39,3 +39,12 @@ func (s *Store) ExportSlot(slot uint16, nowMs int64, emit func(cmd [][]byte)) {
 		}
 	}
 }
+
+// NextSlot returns the first slot ≥ from that holds a key (live or not yet reclaimed), or -1: a walk
+// over a store's slots (ExportSlot) skips the empty ones with it.
+func (s *Store) NextSlot(from int) int {
+	if from < 0 {
+		from = 0
+	}
+	return nextOccupied(&s.occupied, from)
+}

@@ -72,6 +72,7 @@ func newDHTSimCmd() *cobra.Command {
 	f.IntVar(&o.Clients, "clients", 6, "concurrent clients")
 	f.IntVar(&o.OpPerMille, "op-per-mille", 150, "chance per idle client and tick of starting an operation (per mille)")
 	f.StringVar(&bug, "bug", "", "inject a deliberate bug (stale-reads) to show that the checker catches it")
+	f.BoolVar(&o.Rehash, "rehash", false, "switch the group to hash generations 1 and 2 during the run (keys migrate between shards)")
 	f.BoolVar(&history, "history", false, "print the client history of the seed before checking it")
 	return cmd
 }

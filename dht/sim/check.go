@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/protocol"
 	"github.com/vsdb/vsdb/vsync/check"
 )
@@ -169,7 +168,7 @@ func (d *driver) checkLinearizable(end int64) (bool, string) {
 	}
 	for _, r := range d.resets {
 		for _, k := range d.keys.all() {
-			if dht.ShardOfKey([]byte(k), d.ns) == r.shard {
+			if r.loses(k) {
 				kv = append(kv, check.KVOp{ClientID: -2, Key: k, Kind: "put", Value: absentValue, Call: r.at, Return: r.at})
 			}
 		}
@@ -206,9 +205,8 @@ func (d *driver) duplicateIncrs() string {
 
 // resetBetween reports whether key's shard was reset at a stamp in (from, to).
 func (d *driver) resetBetween(key string, from, to int64) bool {
-	s := dht.ShardOfKey([]byte(key), d.ns)
 	for _, r := range d.resets {
-		if r.shard == s && r.at > from && r.at < to {
+		if r.loses(key) && r.at > from && r.at < to {
 			return true
 		}
 	}
@@ -341,9 +339,10 @@ func (d *driver) dump(member string) string {
 			continue
 		}
 		_, s := r.c.Digest(d.nowMs())
+		rt := r.c.Router()
 		var parts []string
 		for _, k := range d.keys.all() {
-			if dht.ShardOfKey([]byte(k), d.ns) != s {
+			if rt.ShardOfKey([]byte(k)) != s {
 				continue
 			}
 			out, ok := r.c.ReadLocal(nil, [][][]byte{{[]byte("get"), []byte(k)}}, d.nowMs())

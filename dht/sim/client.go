@@ -8,6 +8,7 @@ import (
 
 	"github.com/vsdb/vsdb/dht"
 	"github.com/vsdb/vsdb/protocol"
+	"github.com/vsdb/vsdb/shard"
 	"github.com/vsdb/vsdb/vsync"
 	vsim "github.com/vsdb/vsdb/vsync/sim"
 )
@@ -59,6 +60,7 @@ type op struct {
 	ret    int64
 	status status
 	reply  protocol.Value
+	route  dht.Router // the originator's router when it sent the op
 }
 
 // driver is the DHT application on the simulator: it makes each member's replica and runs the clients.
@@ -80,6 +82,7 @@ type driver struct {
 	firstView uint64
 	// nextValue numbers the values written (each SET/MSET writes a value no other op writes).
 	nextValue int64
+	rehashes  int // hash-generation changes asked for (Rehash)
 }
 
 // event is a line of the formatted history other than a client operation.
@@ -97,7 +100,47 @@ type reset struct {
 	at    int64 // stamp of the first install of that view
 	tick  int64
 	moved bool // a replica holding the data survived in another shard of the view
+	where placing // where keys were when the view was installed
 }
+
+// placing is where keys live at a moment: under the current router, or, during a hash migration, in
+// the old shard's outbox until the chunk of their CRC16 slot was delivered (dht/rehash.go).
+type placing struct {
+	route     dht.Router
+	migrating bool
+	from      dht.Router
+	cursors   []int // per source shard, as MigrationCursors
+}
+
+// placingOf returns where r's replica places keys now (call it before OnView: a view that loses a
+// source moves its cursor to the end).
+func (d *driver) placingOf(r *replica) placing {
+	pl := placing{route: r.c.Router()}
+	if from, _, ok := r.c.Migration(); ok {
+		var h dht.Hasher
+		if d.o.Rehash {
+			h = SimHashers(from)
+		}
+		pl.migrating, pl.from, pl.cursors = true, dht.NewRouter(d.ns, from, h), r.c.MigrationCursors()
+	}
+	return pl
+}
+
+// shardOf returns the shard that holds key's data.
+func (p placing) shardOf(key string) int {
+	k := []byte(key)
+	now := p.route.ShardOfKey(k)
+	if !p.migrating {
+		return now
+	}
+	if old := p.from.ShardOfKey(k); old != now && int(shard.KeySlot(k)) >= p.cursors[old] {
+		return old // still in old's outbox
+	}
+	return now
+}
+
+// loses reports whether the reset lost key.
+func (r reset) loses(key string) bool { return r.where.shardOf(key) == r.shard }
 
 func newDriver(o Options) *driver {
 	ns := o.Params.WithDefaults().Shards()
@@ -123,7 +166,7 @@ func (d *driver) next() int64 {
 func (d *driver) nowMs() int64 { return d.h.Now() * 10 }
 
 // noteView records a shard reset seen at a view install (the same at every member of the view).
-func (d *driver) noteView(r *replica, before, after dht.Layout) {
+func (d *driver) noteView(r *replica, before, after dht.Layout, where placing) {
 	if d.o.KeepHistory {
 		var ready []string
 		for _, m := range after.Placement {
@@ -149,7 +192,7 @@ func (d *driver) noteView(r *replica, before, after dht.Layout) {
 			// a restart after every member failed (everything is lost).
 			if after.ViewID != first {
 				d.resetAt[[2]uint64{after.ViewID, uint64(s)}] = true
-				d.resets = append(d.resets, reset{shard: s, view: after.ViewID, at: d.next(), tick: d.h.Now()})
+				d.resets = append(d.resets, reset{shard: s, view: after.ViewID, at: d.next(), tick: d.h.Now(), where: where})
 			}
 			continue
 		}
@@ -175,7 +218,7 @@ func (d *driver) noteView(r *replica, before, after dht.Layout) {
 					dht.ShardOfMember(after.Placement, m, d.ns) >= 0
 			}
 			d.resetAt[[2]uint64{after.ViewID, uint64(s)}] = true
-			d.resets = append(d.resets, reset{shard: s, view: after.ViewID, at: d.next(), tick: d.h.Now(), moved: moved})
+			d.resets = append(d.resets, reset{shard: s, view: after.ViewID, at: d.next(), tick: d.h.Now(), moved: moved, where: where})
 		}
 	}
 }
@@ -197,6 +240,9 @@ func (d *driver) Tick(h *vsim.Host) {
 	}
 	now := h.Now()
 	steps := int64(h.Steps())
+	if d.o.Rehash {
+		d.tickRehash(now, steps)
+	}
 	if now < steps-stopBeforeEndTicks {
 		for c := range d.busy {
 			if d.busy[c] == nil && h.Rand().Intn(1000) < d.o.OpPerMille {
@@ -209,6 +255,46 @@ func (d *driver) Tick(h *vsim.Host) {
 		d.startFinal()
 	}
 }
+
+// tickRehash asks, every rehashEveryTicks from a quarter of the run (generation 1) and from 45%
+// (generation 2) until 60%, a random live member to multicast the change, until some member runs the
+// generation (a change is refused while a shard transfer or another migration runs).
+func (d *driver) tickRehash(now, steps int64) {
+	gen := uint64(0)
+	switch {
+	case now >= steps*60/100 || now%rehashEveryTicks != 0:
+		return
+	case now >= steps*45/100:
+		gen = 2
+	case now >= steps*25/100:
+		gen = 1
+	default:
+		return
+	}
+	var live []*replica
+	for _, proc := range d.h.Procs() {
+		if r := d.reps[proc]; r != nil && !r.stopped && !r.m.Stopped() && r.m.View().ID != 0 {
+			if r.c.Router().Gen >= gen {
+				return
+			}
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	r := live[d.h.Rand().Intn(len(live))]
+	op := dht.HashGenOp(gen)
+	if _, err := r.m.OrderedSend(op.Encode(nil)); err == nil {
+		d.rehashes++
+		if d.o.KeepHistory {
+			d.events = append(d.events, event{tick: now, stamp: d.stamp, text: fmt.Sprintf("%s asks for hash generation %d", r.m.ID(), gen)})
+		}
+	}
+}
+
+// rehashEveryTicks spaces a Rehash run's requests for a hash-generation change.
+const rehashEveryTicks = 20
 
 // Timing of the end of a run: clients stop issuing operations stopBeforeEndTicks before the end (those
 // in flight end by the query timeout), the final read starts finalBeforeEndTicks before the end and is
@@ -275,6 +361,7 @@ func (d *driver) issue(o *op, timeoutTicks int) {
 	}
 	d.nextID++
 	o.id = d.nextID
+	o.route = r.c.Router()
 	dop := dht.Op{Kind: kind, ID: o.id, NowMs: d.nowMs(), Cmds: o.cmds}
 	if o.write {
 		dop.IDs = r.takeCommits()
@@ -296,15 +383,36 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 		return
 	}
 	parts := dht.CollectParts(q.Replies, len(o.cmds))
-	var out []byte
-	for i, cmd := range o.cmds {
-		for _, s := range dht.ShardsOf(cmd, d.ns) {
-			if _, ok := parts[i][s]; !ok {
-				d.finish(o, statusUnknown, nil)
+	for i := range o.cmds {
+		for _, p := range parts[i] {
+			if dht.IsMigratingReply(p) {
+				d.finish(o, statusFailed, nil) // keys were moving: applied nowhere (the server retries it)
 				return
 			}
 		}
-		out = dht.MergeReply(out, cmd, d.ns, parts[i])
+	}
+	// The shards that must have answered: under the router this member had when it routed the op, or
+	// under its current one (a hash-generation cut delivered in between).
+	answered := func(rt dht.Router) bool {
+		for i, cmd := range o.cmds {
+			for _, s := range rt.ShardsOf(cmd) {
+				if _, ok := parts[i][s]; !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	rt := o.route
+	if !answered(rt) {
+		if rt = r.c.Router(); !answered(rt) {
+			d.finish(o, statusUnknown, nil)
+			return
+		}
+	}
+	var out []byte
+	for i, cmd := range o.cmds {
+		out = rt.MergeReply(out, cmd, parts[i])
 	}
 	if o.write {
 		// Acknowledged: the originator releases its own replica at once; the others learn it from the

@@ -65,11 +65,15 @@ func newReplica(d *driver, proc string, m *vsync.Member) *replica {
 	if err != nil {
 		panic(err) // the parameters were validated by Options.Validate
 	}
+	if d.o.Rehash {
+		c.SetHashers(SimHashers)
+	}
 	return &replica{d: d, proc: proc, m: m, c: c, inflight: map[uint64]*op{}}
 }
 
 func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
 	reply := r.c.Apply(d.Tag.Sender, d.Payload, d.Flavour != vsync.FlavourSend)
+	r.sendOutgoing(m)
 	if d.QueryID == 0 {
 		return
 	}
@@ -81,9 +85,9 @@ func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
 }
 
 func (r *replica) View(m *vsync.Member, v vsync.View) {
-	before := r.c.Layout()
+	before, where := r.c.Layout(), r.d.placingOf(r)
 	xs := r.c.OnView(v)
-	r.d.noteView(r, before, r.c.Layout())
+	r.d.noteView(r, before, r.c.Layout(), where)
 	for _, x := range xs {
 		for _, ch := range x.Chunks {
 			if err := m.P2PSend(x.To, ch); err != nil {
@@ -93,6 +97,19 @@ func (r *replica) View(m *vsync.Member, v vsync.View) {
 	}
 	if s, ok := r.c.TakeLoadedAtView(); ok {
 		r.ready(m, s)
+	}
+	r.sendOutgoing(m)
+}
+
+// sendOutgoing multicasts the hash-migration chunks the replica queued (the simulator runs no cut
+// queries, so nothing else is queued).
+func (r *replica) sendOutgoing(m *vsync.Member) {
+	for _, o := range r.c.TakeOutgoing() {
+		if o.Multicast {
+			if _, err := m.OrderedSend(o.Payload); err != nil {
+				r.c.MigrationUnsent()
+			}
+		}
 	}
 }
 

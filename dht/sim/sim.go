@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vsdb/vsdb/dht"
+	"github.com/vsdb/vsdb/shard"
 	vsim "github.com/vsdb/vsdb/vsync/sim"
 )
 
@@ -30,6 +31,20 @@ type Options struct {
 	StaleReads bool
 	// KeepHistory keeps each run's formatted history in its SeedResult.
 	KeepHistory bool
+	// Rehash switches the group to hash generation 1 at a quarter of the run and to generation 2 at
+	// 45% (SimHashers), so keys migrate between shards at consistent cuts while the clients run and
+	// the faults strike (dht/rehash.go).
+	Rehash bool
+}
+
+// SimHashers are the custom hashers of a Rehash run: generation g XORs the CRC16 slot with a
+// constant, which moves about half of the keys (all of them with 2 shards, for g = 1) to another shard.
+func SimHashers(gen uint64) dht.Hasher {
+	if gen == 0 || gen > 2 {
+		return nil
+	}
+	mask := uint16(gen*0x2A5B) & 0x3FFF
+	return dht.HasherFunc(func(key []byte) uint16 { return shard.KeySlot(key) ^ mask })
 }
 
 // DefaultParams is the layout of a run: 2 shards of 2 replicas (a fifth member is a spare replica of
@@ -124,6 +139,9 @@ type Stats struct {
 	// MovedResets counts the resets in which a replica that held the shard's data survived in the
 	// view but was placed in another shard (the data was lost by the placement, not by the faults).
 	MovedResets int
+	// Migrations counts the hash-generation changes that took effect (Rehash): the generation the
+	// members ended at.
+	Migrations int
 	Views       int64
 	Crashes     int64
 	Partitions  int64
@@ -137,6 +155,7 @@ func (s *Stats) add(o Stats) {
 	s.LocalReads += o.LocalReads
 	s.Resets += o.Resets
 	s.MovedResets += o.MovedResets
+	s.Migrations += o.Migrations
 	s.Views += o.Views
 	s.Crashes += o.Crashes
 	s.Partitions += o.Partitions
@@ -158,6 +177,9 @@ func RunSeed(seed int64, o Options) SeedResult {
 		if r.moved {
 			sr.Stats.MovedResets++
 		}
+	}
+	for _, r := range d.reps {
+		sr.Stats.Migrations = max(sr.Stats.Migrations, int(r.c.Router().Gen))
 	}
 	for _, op := range d.ops {
 		switch op.status {
@@ -252,8 +274,8 @@ func (r Result) Report(maxPerSeed int) string {
 		}
 	}
 	s := r.Stats
-	fmt.Fprintf(&b, "ops=%d ok=%d unknown=%d failed=%d local_reads=%d shard_resets=%d (placement moved the data holder: %d) views=%d crashes=%d partitions=%d\n",
-		s.Ops, s.OK, s.Unknown, s.Failed, s.LocalReads, s.Resets, s.MovedResets, s.Views, s.Crashes, s.Partitions)
+	fmt.Fprintf(&b, "ops=%d ok=%d unknown=%d failed=%d local_reads=%d shard_resets=%d (placement moved the data holder: %d) views=%d crashes=%d partitions=%d migrations=%d\n",
+		s.Ops, s.OK, s.Unknown, s.Failed, s.LocalReads, s.Resets, s.MovedResets, s.Views, s.Crashes, s.Partitions, s.Migrations)
 	b.WriteString(r.Summary() + "\n")
 	return b.String()
 }
@@ -279,6 +301,9 @@ func ReplayCommand(seed int64, o Options) string {
 	}
 	if o.StaleReads {
 		cmd += " --bug stale-reads"
+	}
+	if o.Rehash {
+		cmd += " --rehash"
 	}
 	return cmd
 }
