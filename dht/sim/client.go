@@ -99,7 +99,7 @@ type reset struct {
 	view  uint64
 	at    int64 // stamp of the first install of that view
 	tick  int64
-	moved bool // a replica holding the data survived in another shard of the view
+	moved bool    // a replica holding the data survived in another shard of the view
 	where placing // where keys were when the view was installed
 }
 

@@ -142,9 +142,9 @@ type Stats struct {
 	// Migrations counts the hash-generation changes that took effect (Rehash): the generation the
 	// members ended at.
 	Migrations int
-	Views       int64
-	Crashes     int64
-	Partitions  int64
+	Views      int64
+	Crashes    int64
+	Partitions int64
 }
 
 func (s *Stats) add(o Stats) {
