@@ -28,7 +28,9 @@ to generation g's hasher (Hashers(g), the same code at every member). Its delive
     and is ignored). A source whose holders all left lost those keys, like a shard whose replicas all
     left: its cursor jumps to the end.
   - A chunk is applied at its delivery by the loaded replicas of the keys' new shards (a replica that is
-    loading its shard buffers it like a write, so it reaches the joiner in order).
+    loading its shard buffers it like a write, so it reaches the joiner in order). A chunk delivered
+    while some shard has no ready replica is not consumed (its keys would be dropped there while they
+    are safe in the outbox); it is sent again after the next view change.
   - While any source has not finished (the migration), ops that touch keys are applied nowhere and
     their replicas answer ErrMigrating (TRYAGAIN) for them; local reads are refused; aggregation
     queries are not answered. Every member decides this the same way, since the cursors are replicated.
@@ -36,7 +38,8 @@ to generation g's hasher (Hashers(g), the same code at every member). Its delive
     state in which every key sits in its new shard.
 
 Preconditions, checked at the delivery of OpHashGen (the same answer everywhere): the generation is
-above the current one, no migration is running, and every placed member is ready (no shard transfer in
+above the current one, no migration is running, every shard has a ready replica, and every placed
+member is ready (no shard transfer in
 progress: a member loading from a donor would otherwise receive a slice cut under the old hasher).
 A member that does not know generation g's hasher cannot follow the cut: it stops serving (Fault) and
 its driver takes it out of the group.
@@ -51,7 +54,14 @@ type migration struct {
 	From    uint64 // the generation before the cut
 	Gen     uint64
 	Cursor  []int    // per source shard: the next CRC16 slot of its outbox to send; shard.SlotCount: finished
-	Holders []string // the members that hold their shard's outbox
+	Holders []holder // the members that hold their shard's outbox
+}
+
+// holder is a member that holds source shard Shard's outbox: a ready replica of it at the cut that
+// stayed one (a member placed in another shard dropped its store and outbox).
+type holder struct {
+	Member string
+	Shard  int
 }
 
 func (m *migration) done() bool {
@@ -132,6 +142,11 @@ func (c *Cluster) applyHashGen(op Op) []byte {
 	case gen <= c.route.Gen:
 		return refuse(fmt.Sprintf("ERR hash generation %d is not above the current one (%d)", gen, c.route.Gen))
 	}
+	for s := 0; s < c.ns; s++ {
+		if c.donorOf(s) == "" {
+			return refuse(ErrClusterDown) // a shard without a replica could not receive its keys
+		}
+	}
 	for _, m := range c.placement {
 		if m != "" && !c.ready[m] {
 			return refuse("TRYAGAIN a shard transfer is in progress, try again")
@@ -147,7 +162,12 @@ func (c *Cluster) applyHashGen(op Op) []byte {
 	c.route = NewRouter(c.ns, gen, h)
 	for _, m := range c.placement {
 		if m != "" && c.ready[m] {
-			c.mig.Holders = append(c.mig.Holders, m)
+			c.mig.Holders = append(c.mig.Holders, holder{m, ShardOfMember(c.placement, m, c.ns)})
+		}
+	}
+	for s := range c.mig.Cursor {
+		if c.donorOf(s) == "" {
+			c.mig.Cursor[s] = shard.SlotCount // no replica: nothing to send (its data is lost)
 		}
 	}
 	if c.loaded && c.myShard >= 0 {
@@ -194,7 +214,7 @@ func cloneArgs(cmd [][]byte) [][]byte {
 // senderOf is the holder of source s's outbox that sends its chunks: the first in placement order.
 func (c *Cluster) senderOf(s int) string {
 	for _, m := range ReplicasOf(c.placement, s, c.ns) {
-		if slices.Contains(c.mig.Holders, m) {
+		if slices.Contains(c.mig.Holders, holder{m, s}) {
 			return m
 		}
 	}
@@ -263,6 +283,14 @@ func (c *Cluster) applyMigrate(op Op) {
 		op.IDs[0] <= op.Seq || op.IDs[0] > shard.SlotCount {
 		return // a duplicate (resent after a view change), or not of this migration
 	}
+	for s := 0; s < c.ns; s++ {
+		if c.donorOf(s) == "" {
+			// A shard without a ready replica would drop its keys of the chunk, which are still safe
+			// in the source's outbox: the chunk is not consumed, and is sent again at the next view
+			// (in which that shard has replicas again, starting empty).
+			return
+		}
+	}
 	m.Cursor[op.Shard] = int(op.IDs[0])
 	if c.myShard >= 0 {
 		w := Op{Kind: OpWrite, NowMs: shard.ImportNowMs, Cmds: op.Cmds}
@@ -297,9 +325,9 @@ func (c *Cluster) migrationOnView() {
 	held := make([]bool, c.ns)
 	kept := c.mig.Holders[:0]
 	for _, h := range c.mig.Holders {
-		if s := ShardOfMember(c.placement, h, c.ns); s >= 0 && c.ready[h] && slices.Contains(c.view.Members, h) {
+		if ShardOfMember(c.placement, h.Member, c.ns) == h.Shard && c.ready[h.Member] {
 			kept = append(kept, h)
-			held[s] = true
+			held[h.Shard] = true
 		}
 	}
 	c.mig.Holders = kept
@@ -308,7 +336,7 @@ func (c *Cluster) migrationOnView() {
 			c.mig.Cursor[s] = shard.SlotCount
 		}
 	}
-	if !slices.Contains(c.mig.Holders, c.self) {
+	if !slices.ContainsFunc(c.mig.Holders, func(h holder) bool { return h.Member == c.self }) {
 		c.outbox = nil
 	}
 	c.endMigrationIfDone()

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/vsdb/vsdb/dht"
@@ -73,6 +74,9 @@ func newReplica(d *driver, proc string, m *vsync.Member) *replica {
 
 func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
 	reply := r.c.Apply(d.Tag.Sender, d.Payload, d.Flavour != vsync.FlavourSend)
+	if r.d.o.KeepHistory {
+		r.noteRehash(d, reply)
+	}
 	r.sendOutgoing(m)
 	if d.QueryID == 0 {
 		return
@@ -179,4 +183,26 @@ func (r *replica) localReadOK() bool {
 		return false
 	}
 	return !r.m.Wedged() || r.d.o.StaleReads
+}
+
+// noteRehash adds a hash-generation cut or a migration chunk delivered here to the history.
+func (r *replica) noteRehash(d vsync.Delivery, reply []byte) {
+	o, err := dht.DecodeOp(d.Payload)
+	if err != nil {
+		return
+	}
+	var text string
+	switch o.Kind {
+	case dht.OpHashGen:
+		text = fmt.Sprintf("%s delivers hash generation %d from %s: %q", r.m.ID(), o.ID, d.Tag.Sender, reply)
+	case dht.OpMigrate:
+		var keys []string
+		for _, c := range o.Cmds {
+			keys = append(keys, string(c[1]))
+		}
+		text = fmt.Sprintf("%s delivers generation %d chunk of shard %d slots %d.. from %s (keys %v); cursors now %v", r.m.ID(), o.ID, o.Shard, o.Seq, d.Tag.Sender, keys, r.c.MigrationCursors())
+	default:
+		return
+	}
+	r.d.events = append(r.d.events, event{tick: r.d.h.Now(), stamp: r.d.stamp, text: text})
 }
