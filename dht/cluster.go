@@ -70,13 +70,15 @@ type Cluster struct {
 
 	// Hash generations (rehash.go): route is replicated (it changes at an OpHashGen), mig is the
 	// replicated state of a migration in progress, outbox this member's moved keys while it holds them,
-	// sentCursor the cursor it last sent a chunk at (per source, this view), fault why it stopped.
+	// sentCursor the cursor it last sent a chunk at (per source, this view). routeNow is route for
+	// readers without the lock; faultNow is why the member stopped (Fault).
 	hashers    Hashers
 	route      Router
+	routeNow   atomic.Pointer[Router]
 	mig        *migration
 	outbox     *shard.Store
 	sentCursor []int
-	fault      error
+	faultNow   atomic.Pointer[error]
 
 	pending    map[string]int
 	pendingOps map[opRef][]string
@@ -157,9 +159,11 @@ func NewCluster(self string, p Params, store shard.Config) (*Cluster, error) {
 	if err := store.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
-	return &Cluster{params: p, ns: p.Shards(), route: DefaultRouter(p.Shards()), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
+	c := &Cluster{params: p, ns: p.Shards(), self: self, storeCfg: store, st: shard.NewStore(store), myShard: -1,
 		ready: map[string]bool{}, addrs: map[string]string{}, pending: map[string]int{}, pendingOps: map[opRef][]string{},
-		rounds: map[roundKey]*round{}}, nil
+		rounds: map[roundKey]*round{}}
+	c.setRoute(DefaultRouter(p.Shards()))
+	return c, nil
 }
 
 // Params returns the DHT parameters.
@@ -202,13 +206,13 @@ func (c *Cluster) LoadMeta(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m.Params != c.params {
-		return fmt.Errorf("%w: group has %+v, this member %+v", ErrParamsMismatch, m.Params, c.params)
+		return c.faulted(fmt.Errorf("%w: group has %+v, this member %+v", ErrParamsMismatch, m.Params, c.params))
 	}
 	h := c.hasherOf(m.HashGen)
 	if m.HashGen != 0 && h == nil {
-		return fmt.Errorf("%w: the group uses hash generation %d, which this member does not know", ErrParamsMismatch, m.HashGen)
+		return c.faulted(fmt.Errorf("%w: the group uses hash generation %d, which this member does not know", ErrParamsMismatch, m.HashGen))
 	}
-	c.route = NewRouter(c.ns, m.HashGen, h)
+	c.setRoute(NewRouter(c.ns, m.HashGen, h))
 	c.mig = m.Migration
 	c.placement = m.Placement
 	c.ready = map[string]bool{}
@@ -227,6 +231,9 @@ func (c *Cluster) LoadMeta(b []byte) error {
 func (c *Cluster) OnView(v vsync.View) []Transfer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.faultNow.Load() != nil {
+		return nil // this member cannot follow the group (Fault): it takes part in nothing
+	}
 	first := c.view.ID == 0 && len(c.placement) == 0
 	restart := c.view.ID != 0 && !slices.ContainsFunc(v.Members, func(m string) bool { return slices.Contains(c.view.Members, m) })
 	prevShard := make(map[string]int, len(c.placement))
@@ -372,6 +379,9 @@ func (c *Cluster) export(s int, view uint64) [][]byte {
 func (c *Cluster) OnChunk(from string, op Op) (done bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.faultNow.Load() != nil {
+		return false
+	}
 	if op.Kind == OpChunk && op.ID > c.view.ID {
 		if len(c.early) < maxEarlyChunks {
 			op.Cmds = cloneCmds(op.Cmds)
@@ -483,8 +493,8 @@ func (c *Cluster) Apply(sender string, payload []byte, ordered bool) []byte {
 // driver must drain after every ApplyDelivery, OnView and OnPartial.
 func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, queryID uint64) (reply []byte, deferred bool) {
 	op, err := DecodeOp(payload)
-	if err != nil {
-		return nil, false // not an op of this layer: ignored at every member alike
+	if err != nil || c.faultNow.Load() != nil {
+		return nil, false // not an op of this layer (ignored at every member alike), or a faulted member
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

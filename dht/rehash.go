@@ -83,11 +83,13 @@ func (c *Cluster) hasherOf(gen uint64) Hasher {
 	return c.hashers(gen)
 }
 
-// Router returns the current key → shard mapping.
-func (c *Cluster) Router() Router {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.route
+// Router returns the current key → shard mapping (without the lock: it is read for every command).
+func (c *Cluster) Router() Router { return *c.routeNow.Load() }
+
+// setRoute changes the router. Caller holds c.mu.
+func (c *Cluster) setRoute(r Router) {
+	c.route = r
+	c.routeNow.Store(&r)
 }
 
 // Migrating reports whether keys are moving to a new hash generation.
@@ -119,11 +121,21 @@ func (c *Cluster) MigrationCursors() []int {
 }
 
 // Fault returns why this member cannot follow the group (nil normally): it does not know a hash
-// generation the group switched to. Its driver must take it out of the group.
+// generation the group switched to. Its driver must take it out of the group. It is read after every
+// delivery, so it costs no lock.
 func (c *Cluster) Fault() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.fault
+	if e := c.faultNow.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// faulted records err as the member's Fault and stops it (local reads refused; every later event
+// ignored). Caller holds c.mu.
+func (c *Cluster) faulted(err error) error {
+	c.faultNow.Store(&err)
+	c.stopped = true
+	return err
 }
 
 // HashGenOp returns the op that switches the group to hash generation gen.
@@ -154,12 +166,11 @@ func (c *Cluster) applyHashGen(op Op) []byte {
 	}
 	h := c.hasherOf(gen)
 	if h == nil {
-		c.fault = fmt.Errorf("%w: the group switched to hash generation %d, which this member does not know", ErrParamsMismatch, gen)
-		c.stopped = true
+		_ = c.faulted(fmt.Errorf("%w: the group switched to hash generation %d, which this member does not know", ErrParamsMismatch, gen))
 		return refuse("ERR hash generation " + fmt.Sprint(gen) + " is unknown to member " + c.self)
 	}
 	c.mig = &migration{From: c.route.Gen, Gen: gen, Cursor: make([]int, c.ns)}
-	c.route = NewRouter(c.ns, gen, h)
+	c.setRoute(NewRouter(c.ns, gen, h))
 	for _, m := range c.placement {
 		if m != "" && c.ready[m] {
 			c.mig.Holders = append(c.mig.Holders, holder{m, ShardOfMember(c.placement, m, c.ns)})

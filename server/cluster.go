@@ -315,14 +315,7 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		}
 	case vsync.EventDeliver:
 		reply, deferred := in.c.ApplyDelivery(ev.Delivery.Tag.Sender, ev.Delivery.Payload, ev.Delivery.Flavour != vsync.FlavourSend, r.QueryID())
-		if err := in.c.Fault(); err != nil && in.stopped.CompareAndSwap(false, true) {
-			p.logf("dht: %v: leaving the group", err)
-			go func() { // not on the driver goroutine; Close ends it (Leave's context)
-				ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
-				defer cancel()
-				_ = in.gn.Leave(ctx, p.cfg.Group)
-			}()
-		}
+		in.leaveOnFault()
 		if r.Query() {
 			switch {
 			case deferred:
@@ -355,6 +348,7 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 			if err := in.c.LoadMeta(in.metaBuf); err != nil {
 				p.logf("dht: %v", err)
 			}
+			in.leaveOnFault()
 		}
 	case vsync.EventLease:
 		in.isolated.Store(ev.Isolated)
@@ -366,11 +360,31 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 	case vsync.EventStopped:
 		in.stopped.Store(true)
 		in.c.Stop()
-		if p.ctx.Err() == nil && p.rejoining.CompareAndSwap(false, true) {
+		// A faulted member left on purpose (leaveOnFault): rejoining would fault again.
+		if p.ctx.Err() == nil && in.c.Fault() == nil && p.rejoining.CompareAndSwap(false, true) {
 			p.wg.Add(1)
 			go p.rejoin(in)
 		}
 	}
+}
+
+// leaveOnFault takes the member out of the group once its replica reports a Fault (other DHT
+// parameters, or a hash generation it does not know): it can follow the group no longer. The node stays
+// out (it answers CLUSTERDOWN) until it is restarted with the right configuration.
+func (in *instance) leaveOnFault() {
+	p := in.p
+	err := in.c.Fault()
+	if err == nil || !in.stopped.CompareAndSwap(false, true) {
+		return
+	}
+	p.logf("dht: %v: leaving the group; restart this node with the group's configuration", err)
+	p.wg.Add(1)
+	go func() { // not on the driver goroutine
+		defer p.wg.Done()
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
+		defer cancel()
+		_ = in.gn.Leave(ctx, p.cfg.Group)
+	}()
 }
 
 // sendOutgoing sends what the replica queued (the combining tree's partials and deferred answers), on

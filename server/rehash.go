@@ -41,11 +41,12 @@ func (n *Node) ChangeHashGeneration(ctx context.Context, gen uint64) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrHashGeneration, err)
 	}
+	// Every member answers alike, except one that does not know the generation (it refuses and leaves
+	// the group): the change took effect if any member accepted it.
 	var answer string
 	for _, r := range res.Replies {
-		if len(r.Payload) > 0 {
-			answer = strings.TrimRight(string(r.Payload), "\r\n")
-			break
+		if a := strings.TrimRight(string(r.Payload), "\r\n"); a == "+OK" || (answer == "" && a != "") {
+			answer = a
 		}
 	}
 	switch {

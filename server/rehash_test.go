@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vsdb/vsdb/dht"
-	"github.com/vsdb/vsdb/peer"
+	"github.com/vsdb/vsdb/server/peer"
 )
 
 // testHashers: generation 1 hashes the whole key with FNV-1a (no hash tags); generation 2 reverses
