@@ -89,6 +89,7 @@ type Cluster struct {
 	roundSeq   uint64
 	earlyParts []earlyPartial
 	outgoing   []Outgoing
+	exports    []*exportState // shard transfers this member streams (export.go)
 	// hasOutgoing is set with outgoing (under mu) and read without it, so that the driver's drain
 	// after every event costs no lock when there is nothing to send.
 	hasOutgoing atomic.Bool
@@ -140,11 +141,12 @@ type bufferedOp struct {
 	aborted []bool
 }
 
-// Transfer is a shard slice this member must stream to a recipient (OnView's result): the chunks, in
-// order, each an encoded OpChunk.
+// Transfer is a shard slice this member must stream to a recipient (OnView's result): Next cuts its
+// chunks, in order, each an encoded OpChunk (export.go).
 type Transfer struct {
-	To     string
-	Chunks [][]byte
+	To string
+	c  *Cluster
+	x  *exportState
 }
 
 // ChunkBytes bounds the commands one transfer chunk carries (it may exceed it by one key's commands).
@@ -307,6 +309,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 		c.st = shard.NewStore(c.storeCfg)
 	}
 	c.load = nil
+	c.exports = nil // a new cut: transfers restart
 	if !c.loaded && c.myShard >= 0 {
 		c.load = &loadState{view: v.ID, donor: c.donorOf(c.myShard), shard: c.myShard, nextSeq: 1}
 	}
@@ -329,7 +332,7 @@ func (c *Cluster) OnView(v vsync.View) []Transfer {
 		}
 		s := ShardOfMember(c.placement, m, c.ns)
 		if c.donorOf(s) == c.self && c.loaded {
-			out = append(out, Transfer{To: m, Chunks: c.export(s, v.ID)})
+			out = append(out, c.startExport(m, s, v.ID))
 		}
 	}
 	return out
@@ -343,35 +346,6 @@ func (c *Cluster) donorOf(s int) string {
 		}
 	}
 	return ""
-}
-
-// export cuts shard s's slice into chunks (at the cut: called from OnView).
-func (c *Cluster) export(s int, view uint64) [][]byte {
-	var chunks [][]byte
-	cur := &Op{Kind: OpChunk, ID: view, Shard: s, Seq: 1}
-	size := 0
-	flush := func(final bool) {
-		cur.Last = final
-		chunks = append(chunks, cur.Encode(nil))
-		cur = &Op{Kind: OpChunk, ID: view, Shard: s, Seq: cur.Seq + 1}
-		size = 0
-	}
-	// The store holds only shard s's keys (under a custom hasher they sit in any CRC16 slot).
-	for slot := c.st.NextSlot(0); slot >= 0; slot = c.st.NextSlot(slot + 1) {
-		c.st.ExportSlot(uint16(slot), 0, func(cmd [][]byte) {
-			cp := make([][]byte, len(cmd))
-			for i, a := range cmd {
-				cp[i] = bytes.Clone(a)
-				size += len(a)
-			}
-			cur.Cmds = append(cur.Cmds, cp)
-			if size >= ChunkBytes {
-				flush(false)
-			}
-		})
-	}
-	flush(true)
-	return chunks
 }
 
 // OnChunk loads one chunk of this member's shard transfer (point to point from the donor). It reports
@@ -442,6 +416,7 @@ func (c *Cluster) TakeLoadedAtView() (shard int, ok bool) {
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	c.stopped = true
+	c.exports = nil
 	c.st.Discard() // a stopped member's data is never served again; free its ValueStore values
 	c.mu.Unlock()
 }
@@ -606,6 +581,7 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []b
 		case IsSlotCommand(part):
 			out = execSlotCommand(c.st, nil, part, op.NowMs)
 		default:
+			c.preserve(part)
 			out = c.st.Exec(nil, part, op.NowMs)
 		}
 		if reply != nil {

@@ -458,11 +458,17 @@ func (p *clusterPlane) transferLoop() {
 			return
 		case xs := <-p.xfers:
 			for _, x := range xs {
-				for _, ch := range x.Chunks {
+				// Chunks are cut one at a time from the live store (dht/export.go), so the donor's
+				// memory holds one chunk, not a copy of its shard.
+				for {
+					ch, last, ok := x.Next()
+					if !ok {
+						break // a view change ended it: the next view restarts it
+					}
 					ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 					err := p.cur().gn.P2PSend(ctx, p.cfg.Group, x.To, ch)
 					cancel()
-					if err != nil {
+					if err != nil || last {
 						break // the recipient left or the view changed: the next view restarts it
 					}
 				}

@@ -14,28 +14,43 @@ const ImportNowMs = 0
 // future, while a key whose deadline equals the cut's time is still live here).
 func (s *Store) ExportSlot(slot uint16, nowMs int64, emit func(cmd [][]byte)) {
 	for _, e := range s.sortedSlotEntries(slot % SlotCount) {
-		if expired(e, nowMs) {
-			continue
+		if !expired(e, nowMs) {
+			s.exportEntry(e, emit)
 		}
-		key := []byte(e.key)
-		switch e.kind {
-		case kindString:
-			v := s.strOf(e) // through the ValueStore's reader when the value lives there
-			if e.expireMs != 0 {
-				emit([][]byte{[]byte("set"), key, v, []byte("pxat"), strconv.AppendInt(nil, e.expireMs, 10)})
-			} else {
-				emit([][]byte{[]byte("set"), key, v})
-			}
-		case kindHash:
-			cmd := make([][]byte, 0, 2+2*e.hash.len())
-			cmd = append(cmd, []byte("hset"), key)
-			for f, v := range e.hash.all() {
-				cmd = append(cmd, f, v)
-			}
-			emit(cmd)
-			if e.expireMs != 0 {
-				emit([][]byte{[]byte("pexpireat"), key, strconv.AppendInt(nil, e.expireMs, 10)})
-			}
+	}
+}
+
+// ExportKey is ExportSlot for one key: it calls emit with the commands that rebuild key (nothing if
+// the key does not exist or is expired at nowMs), and reports whether it did.
+func (s *Store) ExportKey(key []byte, nowMs int64, emit func(cmd [][]byte)) bool {
+	e := s.find(key)
+	if e == nil || expired(e, nowMs) {
+		return false
+	}
+	s.exportEntry(e, emit)
+	return true
+}
+
+// exportEntry emits the commands that rebuild entry e (ExportSlot).
+func (s *Store) exportEntry(e *entry, emit func(cmd [][]byte)) {
+	key := []byte(e.key)
+	switch e.kind {
+	case kindString:
+		v := s.strOf(e) // through the ValueStore's reader when the value lives there
+		if e.expireMs != 0 {
+			emit([][]byte{[]byte("set"), key, v, []byte("pxat"), strconv.AppendInt(nil, e.expireMs, 10)})
+		} else {
+			emit([][]byte{[]byte("set"), key, v})
+		}
+	case kindHash:
+		cmd := make([][]byte, 0, 2+2*e.hash.len())
+		cmd = append(cmd, []byte("hset"), key)
+		for f, v := range e.hash.all() {
+			cmd = append(cmd, f, v)
+		}
+		emit(cmd)
+		if e.expireMs != 0 {
+			emit([][]byte{[]byte("pexpireat"), key, strconv.AppendInt(nil, e.expireMs, 10)})
 		}
 	}
 }

@@ -236,6 +236,9 @@ func (d *driver) Tick(h *vsim.Host) {
 	for _, proc := range h.Procs() {
 		if r := d.reps[proc]; r != nil {
 			r.tickCommits()
+			if !r.stopped {
+				r.pumpTransfers()
+			}
 		}
 	}
 	now := h.Now()

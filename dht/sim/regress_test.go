@@ -72,12 +72,19 @@ func TestStaleReadyIgnored(t *testing.T) {
 		t.Fatalf("a's transfers = %+v, want one to x", xs)
 	}
 	done := false
-	for _, ch := range xs[0].Chunks {
+	for {
+		ch, last, ok := xs[0].Next()
+		if !ok {
+			t.Fatal("the transfer ended before its last chunk")
+		}
 		op, err := dht.DecodeOp(ch)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done = x.OnChunk("a", op)
+		if last {
+			break
+		}
 	}
 	if !done {
 		t.Fatal("x's load did not finish")

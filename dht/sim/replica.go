@@ -32,6 +32,7 @@ type replica struct {
 	c        *dht.Cluster
 	metaBuf  []byte
 	inflight map[uint64]*op // query id → client operation
+	xfers    []dht.Transfer  // shard transfers this member streams, a chunk a tick
 	stopped  bool
 	// commits are this member's acknowledged writes whose notice has not gone out: the next write op
 	// carries them, or Tick multicasts them alone after commitIdleTicks (the server's commitNotices).
@@ -92,13 +93,8 @@ func (r *replica) View(m *vsync.Member, v vsync.View) {
 	before, where := r.c.Layout(), r.d.placingOf(r)
 	xs := r.c.OnView(v)
 	r.d.noteView(r, before, r.c.Layout(), where)
-	for _, x := range xs {
-		for _, ch := range x.Chunks {
-			if err := m.P2PSend(x.To, ch); err != nil {
-				break // the recipient left or the channel is full: the next view restarts the transfer
-			}
-		}
-	}
+	r.xfers = xs // the old view's transfers ended with it
+	r.pumpTransfers()
 	if s, ok := r.c.TakeLoadedAtView(); ok {
 		r.ready(m, s)
 	}
@@ -115,6 +111,26 @@ func (r *replica) sendOutgoing(m *vsync.Member) {
 			}
 		}
 	}
+}
+
+// pumpTransfers sends the next chunk of every transfer in progress: one a tick (and one at the view
+// install), so that the donor applies ops between its chunks, as the server's transfer goroutine does
+// (the chunks are cut from the live store, dht/export.go).
+func (r *replica) pumpTransfers() {
+	kept := r.xfers[:0]
+	for _, x := range r.xfers {
+		ch, last, ok := x.Next()
+		if !ok {
+			continue
+		}
+		if err := r.m.P2PSend(x.To, ch); err != nil {
+			continue // the recipient left or the channel is full: the next view restarts the transfer
+		}
+		if !last {
+			kept = append(kept, x)
+		}
+	}
+	r.xfers = kept
 }
 
 // ready multicasts (ordered) that this member finished loading shard s.
