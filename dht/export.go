@@ -37,7 +37,7 @@ type exportState struct {
 	view   uint64
 	shard  int
 	seq    uint64
-	cursor int                            // the next slot to export; shard.SlotCount: done
+	cursor int                              // the next slot to export; shard.SlotCount: done
 	saved  map[uint16]map[string][][][]byte // slot → key → pre-image (nil: absent at the cut)
 }
 

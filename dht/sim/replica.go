@@ -32,7 +32,7 @@ type replica struct {
 	c        *dht.Cluster
 	metaBuf  []byte
 	inflight map[uint64]*op // query id → client operation
-	xfers    []dht.Transfer  // shard transfers this member streams, a chunk a tick
+	xfers    []dht.Transfer // shard transfers this member streams, a chunk a tick
 	stopped  bool
 	// commits are this member's acknowledged writes whose notice has not gone out: the next write op
 	// carries them, or Tick multicasts them alone after commitIdleTicks (the server's commitNotices).
