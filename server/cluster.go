@@ -741,11 +741,16 @@ func (p *clusterPlane) Watch(ctx context.Context, key []byte) (dht.Watch, error)
 // run executes cmds as one replicated op (or local reads). An op that met a hash migration (every
 // replica answered dht.ErrMigrating) was applied nowhere: it is retried, backing off, for MigrationWait.
 func (p *clusterPlane) run(ctx context.Context, dst []byte, cmds [][][]byte, multi, soft bool, watches []dht.Watch) ([]byte, error) {
-	deadline := time.Now().Add(p.cfg.MigrationWait)
+	var deadline time.Time // set at the first ErrMigrating: the common path reads no clock
 	backoff := time.Millisecond
 	for {
 		out, migrating, err := p.runOnce(ctx, dst, cmds, multi, soft, watches)
-		if err != nil || !migrating || time.Now().After(deadline) {
+		if err != nil || !migrating {
+			return out, err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(p.cfg.MigrationWait)
+		} else if time.Now().After(deadline) {
 			return out, err
 		}
 		select {
