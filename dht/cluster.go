@@ -68,12 +68,11 @@ type Cluster struct {
 	loadedAtView bool
 	stopped      bool
 
-	// Hash generations (rehash.go): route is replicated (it changes at an OpHashGen), mig is the
-	// replicated state of a migration in progress, outbox this member's moved keys while it holds them,
-	// sentCursor the cursor it last sent a chunk at (per source, this view). routeNow is route for
-	// readers without the lock; faultNow is why the member stopped (Fault).
+	// Hash generations (rehash.go): routeNow is the replicated router (it changes at an OpHashGen,
+	// under mu; Router reads it without the lock), mig is the replicated state of a migration in
+	// progress, outbox this member's moved keys while it holds them, sentCursor the cursor it last sent
+	// a chunk at (per source, this view), faultNow why the member stopped (Fault).
 	hashers    Hashers
-	route      Router
 	routeNow   atomic.Pointer[Router]
 	mig        *migration
 	outbox     *shard.Store
@@ -185,7 +184,7 @@ type meta struct {
 func (c *Cluster) Meta() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs, HashGen: c.route.Gen, Migration: c.mig}
+	m := meta{Params: c.params, Placement: c.placement, Addrs: c.addrs, HashGen: c.Router().Gen, Migration: c.mig}
 	for _, p := range c.placement {
 		if p != "" && c.ready[p] {
 			m.Ready = append(m.Ready, p)
@@ -529,13 +528,13 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 // its current state (the originator keeps one answer per shard).
 func (c *Cluster) applyQuery(op Op, sender string, local bool, queryID uint64) ([]byte, bool) {
 	q, ok := decodeQuery(op)
-	if !ok || c.myShard < 0 || !c.loaded || c.mig != nil || !slices.Contains(c.route.ShardsOfQuery(q), c.myShard) {
+	if !ok || c.myShard < 0 || !c.loaded || c.mig != nil || !slices.Contains(c.Router().ShardsOfQuery(q), c.myShard) {
 		return nil, false
 	}
 	if !local {
 		return c.combineQuery(op, q, sender, queryID)
 	}
-	gs, truncated := EvalShard(c.st, q, c.myShard, c.route, op.NowMs)
+	gs, truncated := EvalShard(c.st, q, c.myShard, c.Router(), op.NowMs)
 	p := Partial{Shards: []int{c.myShard}, Truncated: truncated, Groups: gs}
 	return p.Encode(nil), false
 }
@@ -547,7 +546,7 @@ func (c *Cluster) servable(cmds [][][]byte) bool {
 		return false
 	}
 	for _, cmd := range cmds {
-		for _, s := range c.route.ShardsOf(cmd) {
+		for _, s := range c.Router().ShardsOf(cmd) {
 			if c.donorOf(s) == "" {
 				return false
 			}
@@ -562,7 +561,7 @@ func (c *Cluster) servable(cmds [][][]byte) bool {
 func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []bool) []byte {
 	var written []string
 	for i, cmd := range op.Cmds {
-		part := c.route.PartFor(cmd, c.myShard)
+		part := c.Router().PartFor(cmd, c.myShard)
 		if part == nil {
 			continue
 		}
@@ -576,7 +575,7 @@ func (c *Cluster) applyMine(op Op, sender string, reply *ShardReply, aborted []b
 		switch {
 		case bytes.EqualFold(part[0], []byte("scan")):
 			out = c.scan(part, op.NowMs)
-		case IsSlotCommand(part) && c.route.Custom():
+		case IsSlotCommand(part) && c.Router().Custom():
 			out = fmt.Appendf(nil, "-%s\r\n", ErrSlotsCustomHasher)
 		case IsSlotCommand(part):
 			out = execSlotCommand(c.st, nil, part, op.NowMs)
@@ -623,10 +622,7 @@ func (c *Cluster) scan(args [][]byte, nowMs int64) []byte {
 func cloneCmds(cmds [][][]byte) [][][]byte {
 	out := make([][][]byte, len(cmds))
 	for i, c := range cmds {
-		out[i] = make([][]byte, len(c))
-		for j, a := range c {
-			out[i][j] = bytes.Clone(a)
-		}
+		out[i] = cloneArgs(c)
 	}
 	return out
 }
@@ -649,7 +645,7 @@ func (c *Cluster) ReadLocal(dst []byte, cmds [][][]byte, nowMs int64) ([]byte, b
 			return dst, false
 		}
 		for _, k := range keys {
-			if c.route.ShardOfKey(cmd[k]) != c.myShard || c.pending[string(cmd[k])] > 0 {
+			if c.Router().ShardOfKey(cmd[k]) != c.myShard || c.pending[string(cmd[k])] > 0 {
 				return dst, false
 			}
 		}
@@ -674,10 +670,10 @@ func (c *Cluster) Redirect(cmd [][]byte) (slot uint16, addr string, ok bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.route.Custom() || c.mig != nil {
+	if c.Router().Custom() || c.mig != nil {
 		return 0, "", false // cluster clients route by CRC16 slots: the node forwards instead
 	}
-	shards := c.route.ShardsOf(cmd)
+	shards := c.Router().ShardsOf(cmd)
 	if len(shards) != 1 {
 		return 0, "", false
 	}

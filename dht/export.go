@@ -1,7 +1,6 @@
 package dht
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 
@@ -54,14 +53,7 @@ func (t Transfer) Next() (chunk []byte, last, ok bool) {
 	x.seq++
 	op := Op{Kind: OpChunk, ID: x.view, Shard: x.shard, Seq: x.seq}
 	size := 0
-	emit := func(cmd [][]byte) {
-		cp := make([][]byte, len(cmd))
-		for i, a := range cmd {
-			cp[i] = bytes.Clone(a)
-			size += len(a)
-		}
-		op.Cmds = append(op.Cmds, cp)
-	}
+	emit := func(cmd [][]byte) { size += op.appendCmd(cmd) }
 	for x.cursor < shard.SlotCount && size < ChunkBytes {
 		slot := uint16(x.cursor)
 		saved := x.saved[slot]

@@ -87,10 +87,7 @@ func (c *Cluster) hasherOf(gen uint64) Hasher {
 func (c *Cluster) Router() Router { return *c.routeNow.Load() }
 
 // setRoute changes the router. Caller holds c.mu.
-func (c *Cluster) setRoute(r Router) {
-	c.route = r
-	c.routeNow.Store(&r)
-}
+func (c *Cluster) setRoute(r Router) { c.routeNow.Store(&r) }
 
 // Migrating reports whether keys are moving to a new hash generation.
 func (c *Cluster) Migrating() bool {
@@ -151,8 +148,8 @@ func (c *Cluster) applyHashGen(op Op) []byte {
 		return refuse(ErrClusterDown)
 	case c.mig != nil:
 		return refuse(ErrMigrating)
-	case gen <= c.route.Gen:
-		return refuse(fmt.Sprintf("ERR hash generation %d is not above the current one (%d)", gen, c.route.Gen))
+	case gen <= c.Router().Gen:
+		return refuse(fmt.Sprintf("ERR hash generation %d is not above the current one (%d)", gen, c.Router().Gen))
 	}
 	for s := 0; s < c.ns; s++ {
 		if c.donorOf(s) == "" {
@@ -169,7 +166,7 @@ func (c *Cluster) applyHashGen(op Op) []byte {
 		_ = c.faulted(fmt.Errorf("%w: the group switched to hash generation %d, which this member does not know", ErrParamsMismatch, gen))
 		return refuse("ERR hash generation " + fmt.Sprint(gen) + " is unknown to member " + c.self)
 	}
-	c.mig = &migration{From: c.route.Gen, Gen: gen, Cursor: make([]int, c.ns)}
+	c.mig = &migration{From: c.Router().Gen, Gen: gen, Cursor: make([]int, c.ns)}
 	c.setRoute(NewRouter(c.ns, gen, h))
 	for _, m := range c.placement {
 		if m != "" && c.ready[m] {
@@ -199,7 +196,7 @@ func (c *Cluster) moveOut() *shard.Store {
 		moved = moved[:0]
 		c.st.ExportSlot(uint16(slot), shard.ImportNowMs, func(cmd [][]byte) {
 			key := cmd[1]
-			if c.route.ShardOfKey(key) == c.myShard {
+			if c.Router().ShardOfKey(key) == c.myShard {
 				return
 			}
 			out.Exec(nil, cloneArgs(cmd), shard.ImportNowMs)
@@ -212,6 +209,17 @@ func (c *Cluster) moveOut() *shard.Store {
 		}
 	}
 	return out
+}
+
+// appendCmd appends a copy of cmd (which may alias a store) to op's commands and returns its size in
+// bytes (what ChunkBytes counts).
+func (op *Op) appendCmd(cmd [][]byte) int {
+	op.Cmds = append(op.Cmds, cloneArgs(cmd))
+	size := 0
+	for _, a := range cmd {
+		size += len(a)
+	}
+	return size
 }
 
 func cloneArgs(cmd [][]byte) [][]byte {
@@ -266,12 +274,7 @@ func (c *Cluster) chunkAt(s, cursor int) Op {
 			next = slot
 			break
 		}
-		c.outbox.ExportSlot(uint16(slot), shard.ImportNowMs, func(cmd [][]byte) {
-			for _, a := range cmd {
-				size += len(a)
-			}
-			op.Cmds = append(op.Cmds, cloneArgs(cmd))
-		})
+		c.outbox.ExportSlot(uint16(slot), shard.ImportNowMs, func(cmd [][]byte) { size += op.appendCmd(cmd) })
 	}
 	op.IDs = []uint64{uint64(next)}
 	op.Last = next == shard.SlotCount
@@ -359,7 +362,7 @@ func (c *Cluster) migrationOnView() {
 func (c *Cluster) migratingReply(op Op) []byte {
 	r := ShardReply{Shard: c.myShard}
 	for i, cmd := range op.Cmds {
-		if c.route.PartFor(cmd, c.myShard) != nil {
+		if c.Router().PartFor(cmd, c.myShard) != nil {
 			r.Parts = append(r.Parts, Part{Index: i, Reply: migratingErr})
 		}
 	}

@@ -203,12 +203,12 @@ type earlyPartial struct {
 // the reply to give now (nil: a null reply) and whether the reply is deferred instead (it will come
 // through TakeOutgoing once the children answered). Caller holds c.mu.
 func (c *Cluster) combineQuery(op Op, q *aggregate.Query, sender string, queryID uint64) (reply []byte, deferred bool) {
-	t := c.planQuery(op, c.route.ShardsOfQuery(q))
+	t := c.planQuery(op, c.Router().ShardsOfQuery(q))
 	pos := t.position(c.self)
 	if pos == 0 || t.shards[pos-1] != c.myShard {
 		return nil, false
 	}
-	gs, truncated := EvalShard(c.st, q, c.myShard, c.route, op.NowMs)
+	gs, truncated := EvalShard(c.st, q, c.myShard, c.Router(), op.NowMs)
 	r := &round{key: roundKey{sender, op.ID}, q: q, acc: &Partial{Shards: []int{c.myShard}, Truncated: truncated, Groups: gs},
 		waiting: len(t.children(pos)), queryID: queryID}
 	if pp := t.parent(pos); pp > 0 {
