@@ -270,16 +270,17 @@ func (m *Member) multicast(fl Flavour, payload []byte, isQuery bool) (uint64, er
 		return 0, ErrBackpressure
 	}
 	m.seq++
-	msg := &Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: Tag{Sender: m.cfg.Self, Seq: m.seq},
+	msg := Message{Kind: MsgData, Group: m.cfg.Group, From: m.cfg.Self, Tag: Tag{Sender: m.cfg.Self, Seq: m.seq},
 		Flavour: fl, Payload: append([]byte(nil), payload...)}
 	if isQuery {
 		msg.QueryID = m.seq
 	}
 	m.own = append(m.own, ownMsg{seq: m.seq})
 	if usable {
-		m.sendData(msg)
+		m.sendData(&msg) // copies what it keeps: msg need not live on the heap
 	} else {
-		m.pending = append(m.pending, msg)
+		pend := msg
+		m.pending = append(m.pending, &pend)
 	}
 	return m.seq, nil
 }
@@ -301,7 +302,14 @@ func (m *Member) send(msg Message) {
 }
 
 // event queues an application event.
-func (m *Member) event(e Event) { m.out.Events = append(m.out.Events, e) }
+func (m *Member) event(e Event) {
+	if len(m.out.Events) == cap(m.out.Events) {
+		// Double (append grows large arrays by about a quarter): a burst of deliveries reaches its
+		// high-water mark in a few large allocations, not a dozen (see recycle).
+		m.out.Events = append(make([]Event, 0, max(2*cap(m.out.Events), 64)), m.out.Events...)
+	}
+	m.out.Events = append(m.out.Events, e)
+}
 
 // stop ends the member: it answers nothing any more and must rejoin as a new incarnation.
 func (m *Member) stop(err error) {

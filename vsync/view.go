@@ -33,6 +33,7 @@ type vstate struct {
 	peers   []peerState
 
 	records     window[OrderRecord] // by position (Pos ≥ 1, so the zero record means none)
+	entrySlab   []entry             // unused entries of the current slab (newEntry)
 	unpersisted map[Tag][]Ref       // held SafeSends waiting for the log (persisted false), by tag
 	orderKnown  uint64              // contiguous positions with records
 	delivered   uint64              // positions delivered
@@ -80,6 +81,25 @@ type peerState struct {
 // copy lives inside the entry (one allocation per received message).
 func newEntry(msg *Message) *entry {
 	e := &entry{body: *msg, persisted: true}
+	e.body.To, e.body.AckReq = "", false
+	e.msg = &e.body
+	return e
+}
+
+// entrySlabLen is how many held entries vstate.newEntry allocates at once.
+const entrySlabLen = 32
+
+// newEntry is newEntry with the entries of a view's data messages carved from slabs of entrySlabLen:
+// one allocation per 32 messages instead of one per message. A slab is freed by the garbage collector
+// once none of its entries is held (entries are released in index order per sender, so a slab lives
+// about as long as its newest entry).
+func (vs *vstate) newEntry(msg *Message) *entry {
+	if len(vs.entrySlab) == 0 {
+		vs.entrySlab = make([]entry, entrySlabLen)
+	}
+	e := &vs.entrySlab[0] // zero: slabs are fresh
+	vs.entrySlab = vs.entrySlab[1:]
+	e.body, e.persisted = *msg, true
 	e.body.To, e.body.AckReq = "", false
 	e.msg = &e.body
 	return e
@@ -219,7 +239,7 @@ func (vs *vstate) onData(m *Member, msg *Message) {
 	if msg.Idx <= s.stable || s.held.get(msg.Idx) != nil {
 		return
 	}
-	e := newEntry(msg)
+	e := vs.newEntry(msg)
 	s.held.set(msg.Idx, e)
 	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[msg.Tag] != logDurable {
 		e.persisted = false

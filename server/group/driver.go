@@ -136,8 +136,9 @@ type driver struct {
 	parked  *proposal
 	flushes map[uint64]*proposal
 	queries map[uint64]*proposal
-	stopErr error   // set once the member stopped
-	out     *outbox // sendMessages' buffers (this goroutine's)
+	stopErr error     // set once the member stopped
+	out     *outbox   // sendMessages' buffers (this goroutine's)
+	resp    Responder // the Responder of the event being handled (see event)
 }
 
 func newDriver(n *Node, name string, m *vsync.Member, app Application) *driver {
@@ -214,6 +215,7 @@ func (d *driver) step(msgs []vsync.Message) {
 	for i := range msgs {
 		d.m.Step(msgs[i])
 	}
+	putMsgs(msgs) // Step keeps no pointer into the array (see msgArrays)
 }
 
 // propose executes p on the member; a multicast refused for backpressure is parked.
@@ -337,11 +339,14 @@ func (d *driver) event(ev vsync.Event) {
 		}
 		d.n.logf("group %q: member %s stopped: %v", d.name, d.m.ID(), ev.Err)
 	}
-	r := Responder{m: d.m}
+	// One Responder, reset per event (it is valid only during the call): a fresh one would escape to
+	// the heap through the interface call, an allocation per delivery.
+	r := &d.resp
+	*r = Responder{m: d.m}
 	if (ev.Kind == vsync.EventDeliver || ev.Kind == vsync.EventP2P) && ev.Delivery.QueryID != 0 {
 		r.querier, r.id = ev.Delivery.Tag.Sender, ev.Delivery.QueryID
 	}
-	d.app.Event(&r, ev)
+	d.app.Event(r, ev)
 	if r.Query() {
 		_ = r.NullReply()
 	}

@@ -207,12 +207,13 @@ func (n *Node) deliver(in peer.Inbound) {
 		n.toReplica(replicaIn{raft: msgs})
 	case KindMember, KindOracle:
 		dec := n.decoderOf(in.From)
-		msgs := make([]vsync.Message, len(env.Bodies))
+		msgs := getMsgs(len(env.Bodies))
 		k := 0
 		for _, b := range env.Bodies {
 			// Payloads alias in.Payload, which the transport handed over (see peer.Inbound).
 			if err := dec.Unmarshal(b, &msgs[k]); err != nil {
 				n.decodeErrors.Add(1)
+				msgs[k] = vsync.Message{} // partly decoded: keep msgs[k:] zero (putMsgs relies on it)
 				continue
 			}
 			k++
@@ -259,12 +260,14 @@ func (n *Node) toGroup(group string, msgs []vsync.Message) {
 	d := n.driverOf(group)
 	if d == nil {
 		n.unroutable.Add(uint64(len(msgs)))
+		putMsgs(msgs)
 		return
 	}
 	select {
 	case d.inbox <- msgs:
 	default:
 		n.inboxDropped.Add(uint64(len(msgs)))
+		putMsgs(msgs)
 	}
 }
 
