@@ -155,7 +155,7 @@ func (m *Member) startWedge(ch ViewChange) {
 		wc.heard[j] = m.now
 	}
 	m.wc = wc
-	st := vs.state()
+	st := vs.state(m.cfg.Group)
 	if wc.coord {
 		wc.states[m.cfg.Self] = st
 		m.maybeDecide()
@@ -363,9 +363,7 @@ func (m *Member) prepareDecision(d *Decision) {
 		r := vs.rankOf(msg.From)
 		s := &vs.senders[r]
 		if msg.Idx > s.stable && s.held.get(msg.Idx) == nil {
-			e := newEntry(msg)
-			e.body.To, e.body.AckReq = msg.To, msg.AckReq // kept as the decision carried them
-			s.held.set(msg.Idx, e)
+			s.held.set(msg.Idx, newEntry(msg))
 		}
 	}
 	for r := range d.UpTo {
@@ -383,7 +381,7 @@ func (m *Member) prepareDecision(d *Decision) {
 	for _, rec := range d.Records {
 		vs.records.set(rec.Pos, rec)
 		if e := vs.lookup(rec.Ref); e != nil && e.msg.Flavour == FlavourSafe {
-			m.logSafe(e.msg)
+			m.logSafe(&e.msg)
 			m.mark(vs, e, rec.Pos)
 		}
 	}
@@ -429,7 +427,7 @@ func (m *Member) commitDecision() {
 // deliverDecided delivers a message of the flush decision, logging an unlogged SafeSend first.
 func (m *Member) deliverDecided(vs *vstate, e *entry) {
 	if e.msg.Flavour == FlavourSafe {
-		m.logSafe(e.msg)
+		m.logSafe(&e.msg)
 	}
 	e.decided = true
 	m.deliver(vs, e)
@@ -521,7 +519,7 @@ func (m *Member) tickWedge() {
 		if !wc.prepared && m.now-wc.stateSentAt >= int64(m.cfg.RetransmitTicks) {
 			wc.stateSentAt = m.now
 			m.send(Message{Kind: MsgFlushState, Group: m.cfg.Group, From: m.cfg.Self, To: wc.change.Coordinator,
-				View: m.vs.view.ID, Attempt: wc.attempt, State: m.vs.state()})
+				View: m.vs.view.ID, Attempt: wc.attempt, State: m.vs.state(m.cfg.Group)})
 		}
 		return
 	}

@@ -159,7 +159,8 @@ func (m *Member) endReplay(vs *vstate) {
 		}
 		m.replayed[msg.Tag] = true
 		rp.top[msg.Tag.Sender] = msg.Tag.Seq
-		m.logSafe(msg)
+		h := heldOf(msg)
+		m.logSafe(&h)
 		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos,
 			Rank: msg.RRank, Idx: msg.RIdx, Ballot: msg.RBallot})
 		m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: msg.Tag, Flavour: FlavourSafe, ViewID: vs.view.ID,

@@ -77,14 +77,8 @@ type peerState struct {
 	toldRecv   uint64 // our receive frontier for this peer's multicasts, as last sent to it
 }
 
-// newEntry returns a held entry (persisted) for a copy of msg without its per-receiver fields; the
-// copy lives inside the entry (one allocation per received message).
-func newEntry(msg *Message) *entry {
-	e := &entry{body: *msg, persisted: true}
-	e.body.To, e.body.AckReq = "", false
-	e.msg = &e.body
-	return e
-}
+// newEntry returns a held entry (persisted) for msg's data fields (one allocation per message).
+func newEntry(msg *Message) *entry { return &entry{msg: heldOf(msg), persisted: true} }
 
 // entrySlabLen is how many held entries vstate.newEntry allocates at once.
 const entrySlabLen = 32
@@ -99,15 +93,46 @@ func (vs *vstate) newEntry(msg *Message) *entry {
 	}
 	e := &vs.entrySlab[0] // zero: slabs are fresh
 	vs.entrySlab = vs.entrySlab[1:]
-	e.body, e.persisted = *msg, true
-	e.body.To, e.body.AckReq = "", false
-	e.msg = &e.body
+	e.msg, e.persisted = heldOf(msg), true
 	return e
 }
 
+// heldMsg is what a member keeps of a data message (MsgData): the fields that kind uses, without the
+// per-receiver ones (To, AckReq) and the ones every held message shares (Kind MsgData, Group the
+// member's). A third of a Message's size: members hold thousands under load, and each received
+// message is copied into one.
+type heldMsg struct {
+	From    string
+	Tag     Tag
+	Payload []byte
+	View    uint64
+	Idx     uint64
+	QueryID uint64
+	// Replay fields (see Message).
+	RView   uint64
+	RPos    uint64
+	RIdx    uint64
+	RBallot uint64
+	RRank   int
+	Flavour Flavour
+	Replay  bool
+}
+
+func heldOf(msg *Message) heldMsg {
+	return heldMsg{From: msg.From, Tag: msg.Tag, Payload: msg.Payload, View: msg.View, Idx: msg.Idx,
+		QueryID: msg.QueryID, RView: msg.RView, RPos: msg.RPos, RIdx: msg.RIdx, RBallot: msg.RBallot,
+		RRank: msg.RRank, Flavour: msg.Flavour, Replay: msg.Replay}
+}
+
+// message rebuilds the data message of group (no To, no AckReq).
+func (h *heldMsg) message(group string) Message {
+	return Message{Kind: MsgData, Group: group, From: h.From, Tag: h.Tag, Payload: h.Payload, View: h.View,
+		Idx: h.Idx, QueryID: h.QueryID, RView: h.RView, RPos: h.RPos, RIdx: h.RIdx, RBallot: h.RBallot,
+		RRank: h.RRank, Flavour: h.Flavour, Replay: h.Replay}
+}
+
 type entry struct {
-	body         Message // the held message (msg points here)
-	msg          *Message
+	msg          heldMsg
 	delivered    bool
 	persisted    bool
 	pos          uint64
@@ -244,7 +269,7 @@ func (vs *vstate) onData(m *Member, msg *Message) {
 	if msg.Flavour == FlavourSafe && vs.me < vs.phi && m.logged[msg.Tag] != logDurable {
 		e.persisted = false
 		vs.unpersisted[msg.Tag] = append(vs.unpersisted[msg.Tag], Ref{Rank: r, Idx: msg.Idx})
-		m.logSafe(e.msg)
+		m.logSafe(&e.msg)
 	}
 	if msg.Flavour == FlavourSafe && vs.orderKnown > vs.delivered {
 		for p := vs.delivered + 1; p <= vs.orderKnown; p++ {
@@ -258,7 +283,7 @@ func (vs *vstate) onData(m *Member, msg *Message) {
 }
 
 // logSafe asks the driver to log a SafeSend (once per tag per incarnation).
-func (m *Member) logSafe(msg *Message) {
+func (m *Member) logSafe(msg *heldMsg) {
 	if m.logged[msg.Tag] != 0 {
 		return
 	}
@@ -383,7 +408,8 @@ func (vs *vstate) deliverOrdered(m *Member) {
 func (m *Member) deliver(vs *vstate, e *entry) {
 	e.delivered = true
 	if e.msg.Replay {
-		m.onReplay(vs, e.msg)
+		msg := e.msg.message(m.cfg.Group)
+		m.onReplay(vs, &msg)
 		return
 	}
 	if m.rp != nil && e.msg.Flavour != FlavourSend {
@@ -594,7 +620,7 @@ func (vs *vstate) retransmit(m *Member, a int, fresh bool) {
 		if e == nil || m.now-e.sentAt < int64(m.cfg.RetransmitTicks) {
 			break
 		}
-		c := *e.msg
+		c := e.msg.message(m.cfg.Group)
 		c.To = p.id
 		m.send(c)
 		sent++
@@ -681,7 +707,7 @@ func (vs *vstate) tick(m *Member) {
 }
 
 // state is this member's flush state for the coordinator.
-func (vs *vstate) state() *FlushState {
+func (vs *vstate) state(group string) *FlushState {
 	st := &FlushState{Recv: make([]uint64, len(vs.senders)), Delivered: vs.delivered, Applied: vs.applied}
 	for r := range vs.senders {
 		s := &vs.senders[r]
@@ -693,7 +719,8 @@ func (vs *vstate) state() *FlushState {
 			vs.wedgeFrontier[r] = s.recv
 		}
 		for _, idx := range s.held.keys() {
-			st.Msgs = append(st.Msgs, s.held.get(idx).msg)
+			msg := s.held.get(idx).msg.message(group)
+			st.Msgs = append(st.Msgs, &msg)
 		}
 	}
 	for _, p := range vs.records.keys() {
