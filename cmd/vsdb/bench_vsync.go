@@ -76,12 +76,12 @@ type benchAnswer struct {
 
 func newBenchVsyncCmd() *cobra.Command {
 	var (
-		count, latCount, payload, batch int
-		maxUnstable, heartbeat          int
-		procs                           int
-		tick                            time.Duration
-		profileDir                      string
-		only                            string
+		count, latCount, payload, batch, warmup int
+		maxUnstable, heartbeat                  int
+		procs                                   int
+		tick                                    time.Duration
+		profileDir                              string
+		only                                    string
 	)
 	cmd := &cobra.Command{
 		Use:   "vsync",
@@ -92,7 +92,7 @@ func newBenchVsyncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := benchOptions{self: self, count: count, latCount: latCount, payload: payload, batch: batch,
+			o := benchOptions{self: self, count: count, latCount: latCount, payload: payload, batch: batch, warmup: warmup,
 				tick: tick, profileDir: profileDir, maxUnstable: maxUnstable, heartbeat: heartbeat, procs: procs,
 				out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
 			if o.procs <= 0 {
@@ -108,6 +108,7 @@ func newBenchVsyncCmd() *cobra.Command {
 	cmd.Flags().IntVar(&latCount, "latency-count", 2000, "messages in a latency run (one sender, closed loop)")
 	cmd.Flags().IntVar(&payload, "payload-bytes", 16, "payload size (at least 12: run id and index)")
 	cmd.Flags().IntVar(&batch, "batch", 256, "payloads per Multicast call in throughput runs (pipelining)")
+	cmd.Flags().IntVar(&warmup, "warmup", 50000, "messages per sender of an unmeasured throughput run on each fresh cluster (peer connections dialled, heaps, buffers and TCP windows grown: docs/benchmarks.md §3); 0: none (cold figures)")
 	cmd.Flags().DurationVar(&tick, "tick", group.DefaultTick, "the vsync tick of the processes")
 	cmd.Flags().IntVar(&maxUnstable, "max-unstable", 0, "vsync MaxUnstable of the processes (0 = default 4096)")
 	cmd.Flags().IntVar(&heartbeat, "heartbeat-ticks", 0, "vsync HeartbeatTicks of the processes (0 = default 5)")
@@ -121,6 +122,7 @@ func newBenchVsyncCmd() *cobra.Command {
 type benchOptions struct {
 	self                            string
 	count, latCount, payload, batch int
+	warmup                          int // messages per sender of the unmeasured run on a fresh cluster
 	maxUnstable, heartbeat          int
 	procs                           int
 	tick                            time.Duration
@@ -351,6 +353,14 @@ func runVsyncBench(ctx context.Context, o benchOptions) error {
 				return errors.Join(append(errs, err)...)
 			}
 			curPhi = sc.phi
+			if o.warmup > 0 {
+				// Unmeasured: a fresh cluster's first messages also dial the peer connections the view
+				// change did not need and grow every buffer from nothing.
+				if _, err := c.do(benchCmd{Mode: "throughput", Flavour: sc.fl, Senders: []int{1, 2, 3}, Count: o.warmup,
+					Payload: o.payload, Batch: o.batch}); err != nil {
+					return errors.Join(append(errs, fmt.Errorf("warm-up: %w", err))...)
+				}
+			}
 		}
 		if err := measure(c, sc.name, sc.fl, sc.tput, sc.lat); err != nil {
 			rows = append(rows, benchRow{name: sc.name, err: err})

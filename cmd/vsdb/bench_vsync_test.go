@@ -14,7 +14,7 @@ func TestBenchVsyncSmoke(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "bench", "vsync", "--only", "throughput,latency",
-		"--count", "2000", "--latency-count", "50")
+		"--count", "2000", "--latency-count", "50", "--warmup", "500")
 	cmd.Env = append(os.Environ(), "VSDB_TEST_RUN_MAIN=1")
 	out, err := cmd.Output()
 	if err != nil {
