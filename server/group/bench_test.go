@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vsdb/vsdb/server/peer"
-
 	"github.com/vsdb/vsdb/vsync"
 )
 
@@ -72,40 +70,18 @@ func (a *countingApp) Event(r *Responder, ev vsync.Event) {
 // what the delivery path allocates.
 func BenchmarkOrderedSendThroughput(b *testing.B) {
 	const senders, batch = 3, 256
-	var oracle []peer.NodeID
-	for i := 1; i <= senders; i++ {
-		oracle = append(oracle, peer.NodeID(i))
-	}
-	nodes := make([]*Node, senders)
 	apps := make([]*countingApp, senders)
 	tapps := make([]*testApp, senders)
-	for i := range nodes {
-		nd, err := New(Config{Self: peer.NodeID(i + 1), ListenAddr: "127.0.0.1:0", Incarnation: 1,
-			Oracle: oracle, Peers: placeholderPeers(oracle)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		nodes[i] = nd
+	for i := range apps {
 		tapps[i] = newTestApp()
 		apps[i] = &countingApp{testApp: tapps[i], want: uint64(senders * b.N), done: make(chan struct{})}
 	}
+	nodes := startClusterWith(b, senders, func(i int) Application { return apps[i] })
 	defer func() {
 		for _, nd := range nodes {
 			_ = nd.Close()
 		}
 	}()
-	for _, x := range nodes {
-		for j, y := range nodes {
-			if x != y {
-				x.tr.SetPeer(peer.NodeID(j+1), y.Addr())
-			}
-		}
-	}
-	for i, nd := range nodes {
-		if err := nd.Join("g", apps[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
 	waitFor(b, "a 3-member view", tapps, viewOf(tapps, senders))
 	ctx := context.Background()
 	payload := make([]byte, 16)

@@ -112,8 +112,21 @@ func (a *testApp) deliveries() []string {
 	return slices.Clone(a.deliv)
 }
 
-// startCluster starts n nodes on loopback (free ports), every one an oracle node.
+// startCluster starts n nodes on loopback (free ports), every one an oracle node, each joined to group
+// "g" with a testApp.
 func startCluster(t testing.TB, n int) ([]*Node, []*testApp) {
+	t.Helper()
+	apps := make([]*testApp, n)
+	for i := range apps {
+		apps[i] = newTestApp()
+	}
+	nodes := startClusterWith(t, n, func(i int) Application { return apps[i] })
+	return nodes, apps
+}
+
+// startClusterWith starts n nodes on loopback, every one an oracle node, and joins node i to group "g"
+// with app(i).
+func startClusterWith(t testing.TB, n int, app func(i int) Application) []*Node {
 	t.Helper()
 	var oracle []peer.NodeID
 	for i := 1; i <= n; i++ {
@@ -136,14 +149,12 @@ func startCluster(t testing.TB, n int) ([]*Node, []*testApp) {
 			}
 		}
 	}
-	apps := make([]*testApp, n)
 	for i, nd := range nodes {
-		apps[i] = newTestApp()
-		if err := nd.Join("g", apps[i]); err != nil {
+		if err := nd.Join("g", app(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return nodes, apps
+	return nodes
 }
 
 // placeholderPeers gives every oracle node an address so Config validates; startCluster replaces
