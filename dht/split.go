@@ -58,22 +58,7 @@ func eachKey(args [][]byte, fn func(int)) {
 }
 
 // IsKeyless reports whether the command is sent to every shard (case-insensitive; no allocation).
-func IsKeyless(name []byte) bool {
-	if len(name) > maxKeylessName {
-		return false
-	}
-	var buf [maxKeylessName]byte
-	for i, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return keyless[string(buf[:len(name)])]
-}
-
-// maxKeylessName is the length of the longest keyless command's name.
-const maxKeylessName = len("randomkey")
+func IsKeyless(name []byte) bool { return protocol.LookupLower(keyless, name) }
 
 // ShardOfKey returns the shard of key with ns shards and the default hasher.
 func ShardOfKey(key []byte, ns int) int { return DefaultRouter(ns).ShardOfKey(key) }

@@ -118,8 +118,8 @@ func (s *Spec) CheckArity(argc int) bool {
 	return argc >= -s.Arity
 }
 
-// maxNameBytes bounds Lookup's stack buffer; every name in the table is shorter.
-const maxNameBytes = 32
+// MaxCommandNameBytes bounds LookupLower's stack buffer; every command name in the table is shorter.
+const MaxCommandNameBytes = 32
 
 var (
 	byName  map[string]*Spec
@@ -133,7 +133,7 @@ func init() {
 	sorted = slices.Clone(commandTable)
 	slices.SortFunc(sorted, func(a, b *Spec) int { return strings.Compare(a.Name, b.Name) })
 	for _, s := range sorted {
-		if _, dup := byName[s.Name]; dup || len(s.Name) > maxNameBytes || s.Name != strings.ToLower(s.Name) {
+		if _, dup := byName[s.Name]; dup || len(s.Name) > MaxCommandNameBytes || s.Name != strings.ToLower(s.Name) {
 			panic("protocol: bad command table entry " + s.Name)
 		}
 		byName[s.Name] = s
@@ -142,7 +142,7 @@ func init() {
 		slices.SortFunc(s.Subcommands, func(a, b *Spec) int { return strings.Compare(a.Name, b.Name) })
 		for _, sub := range s.Subcommands {
 			parent, name, ok := strings.Cut(sub.Name, "|")
-			if !ok || parent != s.Name || len(name) > maxNameBytes {
+			if !ok || parent != s.Name || len(name) > MaxCommandNameBytes {
 				panic("protocol: bad subcommand name " + sub.Name)
 			}
 			sub.parent, sub.subName = s, name
@@ -154,18 +154,24 @@ func init() {
 
 // Lookup finds a top-level command by name, case-insensitively, without allocating. It returns nil
 // for an unknown name.
-func Lookup(name []byte) *Spec {
-	if len(name) > maxNameBytes {
-		return nil
+func Lookup(name []byte) *Spec { return LookupLower(byName, name) }
+
+// LookupLower returns m's value for name lower-cased (ASCII), without allocating: the zero value for
+// a name of more than MaxCommandNameBytes bytes or one m lacks. m's keys must be lower case. It is the
+// one case-insensitive command-name lookup of the code base (commands, data commands, keyless ones).
+func LookupLower[V any](m map[string]V, name []byte) V {
+	if len(name) > MaxCommandNameBytes {
+		var zero V
+		return zero
 	}
-	var lower [maxNameBytes]byte
+	var lower [MaxCommandNameBytes]byte
 	for i, c := range name {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		lower[i] = c
 	}
-	return byName[string(lower[:len(name)])]
+	return m[string(lower[:len(name)])] // the conversion in a map index does not allocate
 }
 
 // LookupSub finds a subcommand of parent by its name (without the "parent|" prefix),

@@ -278,3 +278,20 @@ func parseOne(t *testing.T, b []byte) Value {
 	}
 	return v
 }
+
+// TestLookupLower: any map with lower-case keys, case-insensitive, the zero value for unknown and
+// over-long names, no allocation.
+func TestLookupLower(t *testing.T) {
+	m := map[string]int{"randomkey": 7, "dbsize": 3}
+	long := []byte(strings.Repeat("a", MaxCommandNameBytes+1))
+	m[string(long)] = 9 // unreachable: longer than the buffer
+	for name, want := range map[string]int{"RandomKey": 7, "dbsize": 3, "DBSIZE": 3, "dbsiz": 0, "": 0, string(long): 0} {
+		if got := LookupLower(m, []byte(name)); got != want {
+			t.Errorf("LookupLower(%q) = %d, want %d", name, got, want)
+		}
+	}
+	name := []byte("RANDOMKEY")
+	if allocs := testing.AllocsPerRun(1000, func() { LookupLower(m, name) }); allocs != 0 {
+		t.Errorf("LookupLower allocates %.1f times per run", allocs)
+	}
+}

@@ -2,6 +2,8 @@ package shard
 
 import (
 	"github.com/tidwall/redcon"
+
+	"github.com/vsdb/vsdb/protocol"
 )
 
 // Reply texts shared by several commands (Redis 7.0's exact wording).
@@ -110,22 +112,7 @@ func init() {
 	}
 }
 
-// maxCommandName bounds the names looked up (longer names are not data commands).
-const maxCommandName = 16
-
-func lookupCommand(name []byte) *command {
-	if len(name) > maxCommandName {
-		return nil
-	}
-	var buf [maxCommandName]byte
-	for i, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return commands[string(buf[:len(name)])]
-}
+func lookupCommand(name []byte) *command { return protocol.LookupLower(commands, name) }
 
 // Handles reports whether Exec implements the command (case-insensitive; no allocation).
 func (s *Store) Handles(name []byte) bool { return lookupCommand(name) != nil }
