@@ -363,7 +363,7 @@ func (m *Member) prepareDecision(d *Decision) {
 		r := vs.rankOf(msg.From)
 		s := &vs.senders[r]
 		if msg.Idx > s.stable && s.held.get(msg.Idx) == nil {
-			s.held.set(msg.Idx, newEntry(msg))
+			s.held.set(msg.Idx, vs.newEntry(msg))
 		}
 	}
 	for r := range d.UpTo {
