@@ -6,6 +6,7 @@ import (
 )
 
 func main() {
+	keepSysmonAwake()
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vsdb:", err)
 		os.Exit(1)
