@@ -49,6 +49,12 @@ type ClusterConfig struct {
 	OpTimeout time.Duration
 	// CommitQueue bounds the acknowledged-write notices waiting to be multicast. Default 65536.
 	CommitQueue int
+	// WriteBatchMaxCmds bounds the strict-write commands one ordered op carries (group commit: the
+	// writes waiting at this node go out together). Default 1024; 1 to 65536.
+	WriteBatchMaxCmds int
+	// WriteBatchesInFlight bounds this node's strict-write ops in the group at once; writes arriving
+	// meanwhile wait and form the next batch. Default 2 (measured best of 1, 2, 4, 8, 16: docs/benchmarks.md §4.4); 1 to 256.
+	WriteBatchesInFlight int
 	// Redirect is how a node answers a command for a shard it does not hold: "none" (default: it serves
 	// it through the group, so every node serves every command) or "moved" (Redis Cluster's -MOVED slot
 	// host:port to a ready replica of the key's shard, for clients that route by slot; keyless,
@@ -101,6 +107,12 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.CommitQueue == 0 {
 		c.CommitQueue = 65536
+	}
+	if c.WriteBatchMaxCmds == 0 {
+		c.WriteBatchMaxCmds = defaultWriteBatchMaxCmds
+	}
+	if c.WriteBatchesInFlight == 0 {
+		c.WriteBatchesInFlight = defaultWriteBatchesInFlight
 	}
 	if c.Redirect == "" {
 		c.Redirect = "none"
@@ -178,7 +190,7 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 		logf = func(string, ...any) {}
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, logf: logf,
-		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, maxBatchesInFlight),
+		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, cfg.WriteBatchesInFlight),
 		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64),
 		chunks: make(chan []byte, maxChunksQueued)}
 	p.raftStorage, p.safeLog = raft.NewMemoryStorage(), group.NewMemLog()
@@ -479,8 +491,8 @@ func (p *clusterPlane) transferLoop() {
 
 /*
 Write batching (group commit). Strict writes that arrive while earlier batches are in flight wait in
-p.writes; the batcher takes everything waiting (up to maxBatchCmds commands) into one OrderedQuery as
-soon as one of maxBatchesInFlight slots is free. Every request's commands keep their order and get
+p.writes; the batcher takes everything waiting (up to WriteBatchMaxCmds commands) into one OrderedQuery as
+soon as one of WriteBatchesInFlight slots is free. Every request's commands keep their order and get
 their own replies (each command's parts are indexed in the op). A batch is one op in the total order:
 its requests are applied together, which only strengthens their ordering; if any of them touches a
 shard without a ready replica the whole batch is refused (CLUSTERDOWN for each), as one op would be.
@@ -492,8 +504,8 @@ const (
 	maxChunksQueued = 16
 	// maxChunkSendAttempts bounds the retries of one chunk's multicast (then the next view resends).
 	maxChunkSendAttempts = 10
-	maxBatchCmds         = 1024
-	maxBatchesInFlight   = 4
+	defaultWriteBatchMaxCmds    = 1024
+	defaultWriteBatchesInFlight = 2
 )
 
 type writeReq struct {
@@ -525,7 +537,7 @@ func (p *clusterPlane) batcher() {
 		batch := []*writeReq{first}
 		n := len(first.cmds)
 	drain:
-		for n < maxBatchCmds {
+		for n < p.cfg.WriteBatchMaxCmds {
 			select {
 			case r := <-p.writes:
 				batch = append(batch, r)

@@ -103,8 +103,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// maxQueryFanout bounds ClusterConfig.QueryFanout.
-const maxQueryFanout = 64
+// Bounds of ClusterConfig fields.
+const (
+	maxQueryFanout          = 64
+	maxWriteBatchMaxCmds    = 65536
+	maxWriteBatchesInFlight = 256
+)
 
 // ErrConfig is wrapped by every configuration problem Validate reports.
 var ErrConfig = errors.New("server: invalid configuration")
@@ -174,6 +178,12 @@ func (c Config) Validate() error {
 		}
 		if cc.ValuesMinBytes < 0 {
 			bad("cluster ValuesMinBytes %d must be >= 0", cc.ValuesMinBytes)
+		}
+		if cc.WriteBatchMaxCmds < 0 || cc.WriteBatchMaxCmds > maxWriteBatchMaxCmds {
+			bad("cluster write-batch-max-cmds %d must be 1 to %d (0 = default)", cc.WriteBatchMaxCmds, maxWriteBatchMaxCmds)
+		}
+		if cc.WriteBatchesInFlight < 0 || cc.WriteBatchesInFlight > maxWriteBatchesInFlight {
+			bad("cluster write-batches-in-flight %d must be 1 to %d (0 = default)", cc.WriteBatchesInFlight, maxWriteBatchesInFlight)
 		}
 		if cc.Redirect != "" && cc.Redirect != "none" && cc.Redirect != "moved" {
 			bad("cluster redirect %q must be none or moved", cc.Redirect)
