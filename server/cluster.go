@@ -503,7 +503,7 @@ const (
 	// chunk at a time, re-cut after a view change; past the bound the chunk is cut again later).
 	maxChunksQueued = 16
 	// maxChunkSendAttempts bounds the retries of one chunk's multicast (then the next view resends).
-	maxChunkSendAttempts = 10
+	maxChunkSendAttempts        = 10
 	defaultWriteBatchMaxCmds    = 1024
 	defaultWriteBatchesInFlight = 2
 )
