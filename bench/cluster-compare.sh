@@ -2,6 +2,8 @@
 # cluster-compare.sh [REQUESTS] — issue 4's benchmark, side by side on this machine:
 #   a 3-node vsdb cluster, RF=3 (vsdb dev --nodes 3 --rf 3), versus one redis-server (unreplicated);
 #   redis-benchmark SET and GET with 50 clients against node 1, then one client SET (latency).
+# The vsdb binary runs with GODEBUG=schedtrace=2147483647 (it adds it itself; docs/configuration.md);
+# GODEBUG=schedtrace=0 in the environment measures without it.
 # Prints requests/s, p50 latency, and the summed CPU (utime+stime of every server process) per request.
 # Needs: go, redis-server, redis-benchmark. Ports 7500-7800 and 6390.
 set -euo pipefail
@@ -29,6 +31,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 pids=$(pgrep -f "vsdb-bench server --port 750" | tr '\n' ' ')
+# Unmeasured warm-up (a tenth of the requests, both servers): the figures are the steady state, not a
+# fresh process growing its heaps, buffers and TCP windows.
+for port in 7501 6390; do redis-benchmark -p $port -c 50 -n $((n / 10)) -t set -r 100000 -q >/dev/null 2>&1; done
 for test in set get; do
   run vsdb 7501 50 "$n" $test $pids
   run redis 6390 50 "$n" $test $rs
