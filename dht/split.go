@@ -3,6 +3,7 @@ package dht
 import (
 	"bufio"
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,34 +88,24 @@ func (r Router) ShardsOf(args [][]byte) []int {
 		}
 		return []int{0}
 	}
-	seen := map[int]bool{}
 	var out []int
-	for _, k := range Keys(args) {
-		s := r.ShardOfKey(args[k])
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+	eachKey(args, func(k int) {
+		if sh := r.ShardOfKey(args[k]); !slices.Contains(out, sh) {
+			out = append(out, sh)
 		}
-	}
+	})
 	if len(out) == 0 {
 		return []int{0} // a command without keys (OBJECT HELP…): shard 0's store answers it
 	}
-	if len(out) > 1 {
-		// sorted, small
-		for i := 1; i < len(out); i++ {
-			for j := i; j > 0 && out[j] < out[j-1]; j-- {
-				out[j], out[j-1] = out[j-1], out[j]
-			}
-		}
-	}
+	slices.Sort(out)
 	return out
 }
 
 // splitWellFormed reports whether a splittable command has whole key (or key/value) groups; any other
 // command counts as well formed here (the store checks it).
 func splitWellFormed(args [][]byte) bool {
-	step, ok := splittable[strings.ToLower(string(args[0]))]
-	if !ok {
+	step := protocol.LookupLower(splittable, args[0]) // 0: not splittable
+	if step == 0 {
 		return true
 	}
 	return len(args) >= 1+step && (len(args)-1)%step == 0
@@ -122,8 +113,7 @@ func splitWellFormed(args [][]byte) bool {
 
 // CanSplit reports whether a command that touches several shards can run as per-shard parts.
 func CanSplit(args [][]byte) bool {
-	_, ok := splittable[strings.ToLower(string(args[0]))]
-	return ok || IsKeyless(args[0])
+	return protocol.LookupLower(splittable, args[0]) > 0 || IsKeyless(args[0])
 }
 
 // PartFor is Router.PartFor with ns shards and the default hasher.

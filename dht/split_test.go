@@ -185,3 +185,17 @@ func TestSlotCommandsGoToTheSlotsShard(t *testing.T) {
 		t.Fatal("IsSlotCommand accepted another command")
 	}
 }
+
+// TestRoutingAllocations: routing a single-key command allocates only ShardsOf's result, and the
+// split checks allocate nothing (they run for every command at the originator and every replica).
+func TestRoutingAllocations(t *testing.T) {
+	args := [][]byte{[]byte("SET"), []byte("key:1"), []byte("v")}
+	mset := [][]byte{[]byte("mset"), []byte("{x}a"), []byte("1"), []byte("{y}b"), []byte("2")}
+	r := DefaultRouter(4)
+	if n := testing.AllocsPerRun(100, func() { _ = r.ShardsOf(args) }); n > 1 {
+		t.Errorf("ShardsOf(SET): %v allocations, want at most 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = splitWellFormed(mset), CanSplit(mset) }); n != 0 {
+		t.Errorf("splitWellFormed+CanSplit(MSET): %v allocations, want 0", n)
+	}
+}
