@@ -208,55 +208,30 @@ func compareRaft(t *testing.T, rnd *rand.Rand, log *RaftLog, m *raft.MemoryStora
 // DB (prefixes "m" and "m1") and on two MemoryStorages, comparing every read after each operation and
 // after each Close and reopen.
 func TestRaftLogMatchesMemoryStorage(t *testing.T) {
-	seeds := 12
-	if testing.Short() {
-		seeds = 3
-	}
-	for seed := int64(1); seed <= int64(seeds); seed++ {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			rnd := rand.New(rand.NewSource(seed))
-			dir := t.TempDir()
-			db := openDB(t, dir)
-			defer func() { db.Close() }()
-			pairs := []*raftPair{{prefix: "m"}, {prefix: "m1"}}
-			reopen := func() {
+	runSeededLogModel(t, 12, 150, 30, func(t *testing.T, rnd *rand.Rand) logModelRun {
+		pairs := []*raftPair{{prefix: "m", model: raft.NewMemoryStorage()}, {prefix: "m1", model: raft.NewMemoryStorage()}}
+		g := raftGen{rnd: rnd}
+		return logModelRun{
+			open: func(db *DB) {
 				for _, p := range pairs {
 					var err error
 					if p.log, err = db.RaftLog(p.prefix); err != nil {
-						t.Fatalf("seed %d: reopen %s: %v", seed, p.prefix, err)
+						t.Fatalf("reopen %s: %v", p.prefix, err)
 					}
 				}
-			}
-			reopen()
-			for _, p := range pairs {
-				p.model = raft.NewMemoryStorage()
-				compareRaft(t, rnd, p.log, p.model)
-			}
-			var trail []string
-			defer func() {
-				if t.Failed() {
-					t.Logf("seed %d; last operations: %q", seed, trail[max(0, len(trail)-8):])
-				}
-			}()
-			g := raftGen{rnd: rnd}
-			for op := range 150 {
+			},
+			step: func(note func(string)) {
 				p := pairs[rnd.Intn(len(pairs))]
-				trail = append(trail, p.prefix+": "+g.step(t, p))
+				note(p.prefix + ": " + g.step(t, p))
 				compareRaft(t, rnd, p.log, p.model)
-				if op%30 == 29 {
-					if err := db.Close(); err != nil {
-						t.Fatal(err)
-					}
-					trail = append(trail, "reopen")
-					db = openDB(t, dir)
-					reopen()
-					for _, p := range pairs {
-						compareRaft(t, rnd, p.log, p.model)
-					}
+			},
+			checkAll: func() {
+				for _, p := range pairs {
+					compareRaft(t, rnd, p.log, p.model)
 				}
-			}
-		})
-	}
+			},
+		}
+	})
 }
 
 // TestRaftLogFresh: an empty namespace is a fresh MemoryStorage.

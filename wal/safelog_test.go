@@ -72,35 +72,20 @@ func compareSafe(t *testing.T, l *SafeLog, m *memLog) {
 // TestSafeLogMatchesMemLog runs seeded random Append/Forget sequences on two SafeLogs of one DB and on
 // their models, comparing Entries after each operation and after each Close and reopen.
 func TestSafeLogMatchesMemLog(t *testing.T) {
-	seeds := 10
-	if testing.Short() {
-		seeds = 3
-	}
-	for seed := int64(1); seed <= int64(seeds); seed++ {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			rnd := rand.New(rand.NewSource(seed))
-			dir := t.TempDir()
-			db := openDB(t, dir)
-			defer func() { db.Close() }()
-			prefixes := []string{"s", "s1"}
-			logs := make([]*SafeLog, 2)
-			models := []*memLog{{}, {}}
-			reopen := func() {
+	runSeededLogModel(t, 10, 120, 25, func(t *testing.T, rnd *rand.Rand) logModelRun {
+		prefixes := []string{"s", "s1"}
+		logs := make([]*SafeLog, 2)
+		models := []*memLog{{}, {}}
+		return logModelRun{
+			open: func(db *DB) {
 				for i, p := range prefixes {
 					var err error
 					if logs[i], err = db.SafeLog(p); err != nil {
-						t.Fatalf("seed %d: %v", seed, err)
+						t.Fatalf("reopen %s: %v", p, err)
 					}
 				}
-			}
-			reopen()
-			var trail []string
-			defer func() {
-				if t.Failed() {
-					t.Logf("seed %d; last operations: %q", seed, trail[max(0, len(trail)-8):])
-				}
-			}()
-			for op := range 120 {
+			},
+			step: func(note func(string)) {
 				i := rnd.Intn(2)
 				l, m := logs[i], models[i]
 				if rnd.Intn(5) < 3 {
@@ -113,7 +98,7 @@ func TestSafeLogMatchesMemLog(t *testing.T) {
 					for range n {
 						es = append(es, randLogEntry(rnd, big))
 					}
-					trail = append(trail, fmt.Sprintf("%s: Append(%d)", prefixes[i], n))
+					note(fmt.Sprintf("%s: Append(%d)", prefixes[i], n))
 					m.Append(es)
 					if err := l.Append(es); err != nil {
 						t.Fatal(err)
@@ -124,27 +109,21 @@ func TestSafeLogMatchesMemLog(t *testing.T) {
 					for range rnd.Intn(5) {
 						tags = append(tags, randTag(rnd))
 					}
-					trail = append(trail, fmt.Sprintf("%s: Forget(%q, %v)", prefixes[i], g, tags))
+					note(fmt.Sprintf("%s: Forget(%q, %v)", prefixes[i], g, tags))
 					m.Forget(g, tags)
 					if err := l.Forget(g, tags); err != nil {
 						t.Fatal(err)
 					}
 				}
 				compareSafe(t, l, m)
-				if op%25 == 24 {
-					if err := db.Close(); err != nil {
-						t.Fatal(err)
-					}
-					trail = append(trail, "reopen")
-					db = openDB(t, dir)
-					reopen()
-					for i := range logs {
-						compareSafe(t, logs[i], models[i])
-					}
+			},
+			checkAll: func() {
+				for i := range logs {
+					compareSafe(t, logs[i], models[i])
 				}
-			}
-		})
-	}
+			},
+		}
+	})
 }
 
 // TestSafeLogSeqContinues: appends after a reopen come after the stored ones, even when the oldest
