@@ -25,7 +25,7 @@ almost continuously in 20 µs naps on the other CPU: on this 2-vCPU VM, `perf` p
 CPU in sysmon's sleeps and wake-ups (nanosleep, futex, and the paravirtual context-switch cost).
 With schedtrace set, sysmon never parks (the runtime keeps it polling for the trace); its sleep then
 backs off to 10 ms while nothing needs retaking, and nothing has to wake it. Measured on the same
-machine (docs/benchmarks.md §3.0 and §4.4): the 3-node cluster's CPU per strict SET fell from
+machine (docs/benchmarks.md §3.00 and §4.4): the 3-node cluster's CPU per strict SET fell from
 69–81 µs to 51–55 µs, and the group layer's one-sender OrderedSend p50 from 151–189 µs to 112–122 µs.
 
 schedtrace is read only at process start, which is why this re-executes rather than calling
