@@ -81,6 +81,7 @@ type Cluster struct {
 
 	pending    map[string]int
 	pendingOps map[opRef][]string
+	ownAck     func(id uint64, reply []byte, applied bool) // SetOwnAck
 	stamps     writeStamps // WATCH versions (watch.go)
 
 	// Tree combining of cut queries (tree.go).
@@ -496,30 +497,100 @@ func (c *Cluster) ApplyDelivery(sender string, payload []byte, ordered bool, que
 		return c.applyQuery(op, sender, !ordered, queryID)
 	case OpWrite, OpRead:
 		c.release(sender, op.IDs) // commit notices of sender's earlier ops, piggybacked
-		aborted := c.guardAndStamp(op)
-		if !c.servable(op.Cmds) {
+		if !op.LocalAck || op.Kind != OpWrite {
+			return c.applyData(op, sender), false
+		}
+		if !c.servesAll(sender, op.Cmds) {
+			c.ackOwn(sender, op.ID, nil, false) // applied nowhere: every member decides the same
 			return nil, false
 		}
-		if c.myShard < 0 {
-			return nil, false
-		}
-		if c.mig != nil {
-			if !c.loaded {
-				return nil, false
-			}
-			return c.migratingReply(op), false
-		}
-		if !c.loaded {
-			if op.Kind == OpWrite && c.load != nil {
-				op.Cmds = cloneCmds(op.Cmds)
-				op.Guards = nil // decided: aborted
-				c.load.buffer(bufferedOp{op: op, sender: sender, aborted: aborted})
-			}
-			return nil, false
-		}
-		return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}, aborted), false
+		reply := c.applyData(op, "") // "": no pending marks (local reads wait for the read index)
+		c.ackOwn(sender, op.ID, reply, true)
+		return nil, false
 	}
 	return nil, false
+}
+
+// applyData applies an OpWrite or OpRead at this member and returns its answer (nil: none). With
+// sender set, a write's keys stay pending here until sender's commit notice.
+func (c *Cluster) applyData(op Op, sender string) []byte {
+	aborted := c.guardAndStamp(op)
+	if !c.servable(op.Cmds) {
+		return nil
+	}
+	if c.myShard < 0 {
+		return nil
+	}
+	if c.mig != nil {
+		if !c.loaded {
+			return nil
+		}
+		return c.migratingReply(op)
+	}
+	if !c.loaded {
+		if op.Kind == OpWrite && c.load != nil {
+			op.Cmds = cloneCmds(op.Cmds)
+			op.Guards = nil // decided: aborted
+			c.load.buffer(bufferedOp{op: op, sender: sender, aborted: aborted})
+		}
+		return nil
+	}
+	return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}, aborted)
+}
+
+// servesAll reports whether member m is a ready replica of every shard cmds touch (replicated state:
+// the same answer at every member).
+func (c *Cluster) servesAll(m string, cmds [][][]byte) bool {
+	if !c.ready[m] {
+		return false
+	}
+	mine := ShardOfMember(c.placement, m, c.ns)
+	if mine < 0 {
+		return false
+	}
+	for _, cmd := range cmds {
+		for _, s := range c.Router().ShardsOf(cmd) {
+			if s != mine {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CanAckLocally reports whether this member, now, is a loaded, ready replica of every shard cmds touch:
+// a LocalAck op of them will very likely be applied (the check is repeated, replicated, at delivery).
+func (c *Cluster) CanAckLocally(cmds [][][]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loaded && c.faultNow.Load() == nil && c.servesAll(c.self, cmds)
+}
+
+// ackOwn hands the answer of this member's own LocalAck op to the SetOwnAck callback.
+func (c *Cluster) ackOwn(sender string, id uint64, reply []byte, applied bool) {
+	if sender == c.self && c.ownAck != nil {
+		c.ownAck(id, reply, applied)
+	}
+}
+
+/*
+SetOwnAck sets the callback that receives, at this member's delivery of each of its own OpWrite ops
+with LocalAck, the op's answer at this replica (reply, as a ShardReply; nil if this replica did not
+answer, e.g. CLUSTERDOWN or a failed guard's aborted parts are inside it) and applied (false: the op
+was applied nowhere, because this member was not a ready replica of every shard it touches at that
+point of the order; the caller may send it again another way). It runs on the driver goroutine with
+the Cluster's lock held: it must not block or call the Cluster.
+
+Why acknowledging there is safe: vsync delivers an ordered position (outside a flush) only after every
+member of the view reported holding its record and payload, so once the originator delivered the op,
+every survivor of any failure delivers it too (at the same position, or by the flush decision), and
+every replica of the shard applies it. And a replica's local read waits for the read index
+(server/group AwaitReadIndex), which covers every position any member delivered before the read began.
+*/
+func (c *Cluster) SetOwnAck(f func(id uint64, reply []byte, applied bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ownAck = f
 }
 
 // applyQuery answers an aggregation query. Ordered (cut): this member's part in the query's combining

@@ -41,6 +41,12 @@ type Op struct {
 	// Guards: OpWrite/OpRead: transactions whose commands run only if their watched keys did not
 	// change (WATCH … EXEC, watch.go).
 	Guards []Guard
+	// LocalAck (OpWrite): the originator acknowledges the op at its own delivery, from its own
+	// replica's answer, instead of collecting every replica's (Cluster.SetOwnAck says why that is
+	// safe). Every member applies it only if the originator is a ready replica of every shard the
+	// op touches; otherwise it is applied nowhere, and the originator learns so (applied false).
+	// Replicas keep no pending marks for it: local reads wait for the read index instead.
+	LocalAck bool
 }
 
 // Limits of the decoder (a peer is trusted, but a corrupt payload must not allocate without bound).
@@ -70,11 +76,14 @@ func (op *Op) Encode(dst []byte) []byte {
 	dst = append(dst, op.Addr...)
 	dst = binary.AppendUvarint(dst, uint64(op.Shard))
 	dst = binary.AppendUvarint(dst, op.Seq)
-	last := byte(0)
+	flags := byte(0) // bit 0: Last; bit 1: LocalAck
 	if op.Last {
-		last = 1
+		flags |= 1
 	}
-	dst = append(dst, last)
+	if op.LocalAck {
+		flags |= 2
+	}
+	dst = append(dst, flags)
 	if len(op.Guards) == 0 {
 		return dst // no guard: nothing more (the encoding of an op without guards did not change)
 	}
@@ -209,10 +218,10 @@ func DecodeOp(b []byte) (Op, error) {
 	op.Shard = int(d.uvarint())
 	op.Seq = d.uvarint()
 	if d.err == nil {
-		if len(d.b) == 0 || d.b[0] > 1 {
-			d.err = fmt.Errorf("%w: bad last flag", ErrBadOp)
+		if len(d.b) == 0 || d.b[0] > 3 {
+			d.err = fmt.Errorf("%w: bad flags", ErrBadOp)
 		} else {
-			op.Last = d.b[0] == 1
+			op.Last, op.LocalAck = d.b[0]&1 != 0, d.b[0]&2 != 0
 			d.b = d.b[1:]
 		}
 	}

@@ -13,6 +13,8 @@ func TestOpRoundTrip(t *testing.T) {
 		{Kind: OpAnnounce, Addr: "127.0.0.1:7000"},
 		{Kind: OpReady, Addr: "n1#5", Shard: 3},
 		{Kind: OpChunk, ID: 9, Shard: 2, Seq: 4, Last: true, Cmds: [][][]byte{{[]byte("hset"), []byte("h"), []byte("f"), []byte("v")}}},
+		{Kind: OpWrite, ID: 8, LocalAck: true, IDs: []uint64{3}, Cmds: [][][]byte{{[]byte("set"), []byte("k"), []byte("v")}}},
+		{Kind: OpChunk, ID: 9, Last: true, LocalAck: true},
 	}
 	for _, op := range ops {
 		got, err := DecodeOp(op.Encode(nil))

@@ -55,6 +55,12 @@ type ClusterConfig struct {
 	// WriteBatchesInFlight bounds this node's strict-write ops in the group at once; writes arriving
 	// meanwhile wait and form the next batch. Default 2 (measured best of 1, 2, 4, 8, 16: docs/benchmarks.md §4.4); 1 to 256.
 	WriteBatchesInFlight int
+	// WriteAck is when a strict write is acknowledged: "delivery" (default: when this node's own
+	// member delivers the write in the total order, from its own replica's answer, provided the node
+	// is a ready replica of every shard the write touches; otherwise as "all") or "all" (when every
+	// member of the group answered, i.e. every replica applied it). Both are linearizable
+	// (docs/cluster.md, "Consistency"); "delivery" saves the replies' hop.
+	WriteAck string
 	// Redirect is how a node answers a command for a shard it does not hold: "none" (default: it serves
 	// it through the group, so every node serves every command) or "moved" (Redis Cluster's -MOVED slot
 	// host:port to a ready replica of the key's shard, for clients that route by slot; keyless,
@@ -116,6 +122,9 @@ func (c ClusterConfig) withDefaults() ClusterConfig {
 	}
 	if c.Redirect == "" {
 		c.Redirect = "none"
+	}
+	if c.WriteAck == "" {
+		c.WriteAck = "delivery"
 	}
 	if c.QueryFanout == 0 {
 		c.QueryFanout = dht.DefaultQueryFanout
@@ -242,7 +251,8 @@ type instance struct {
 	// isolated: the member's lease with the membership service ran out (vsync.EventLease); local reads
 	// are refused until it is renewed, since the service may have installed a view without it.
 	isolated atomic.Bool
-	metaBuf  []byte // vsync checkpoint being loaded (driver goroutine only)
+	metaBuf  []byte  // vsync checkpoint being loaded (driver goroutine only)
+	acks     ownAcks // this member's LocalAck writes waiting for their delivery
 }
 
 func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
@@ -258,7 +268,9 @@ func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &instance{p: p, gn: gn, c: c, inc: inc}, nil
+	in := &instance{p: p, gn: gn, c: c, inc: inc}
+	c.SetOwnAck(in.acks.deliver)
+	return in, nil
 }
 
 // cur returns the current instance.
@@ -270,6 +282,7 @@ func (p *clusterPlane) rejoin(old *instance) {
 	defer p.wg.Done()
 	defer p.rejoining.Store(false)
 	_ = old.gn.Close()
+	old.acks.fail(errClusterDown)
 	for attempt := 0; ; attempt++ {
 		inc := max(old.inc+1, uint64(time.Now().UnixMilli()))
 		inst, err := p.newInstance(inc)
@@ -371,6 +384,7 @@ func (in *instance) Event(r *group.Responder, ev vsync.Event) {
 		}
 	case vsync.EventStopped:
 		in.stopped.Store(true)
+		in.acks.fail(errClusterDown)
 		in.c.Stop()
 		// A faulted member left on purpose (leaveOnFault): rejoining would fault again.
 		if p.ctx.Err() == nil && in.c.Fault() == nil && p.rejoining.CompareAndSwap(false, true) {
@@ -551,7 +565,10 @@ func (p *clusterPlane) batcher() {
 	}
 }
 
-// sendBatch runs one batch as one ordered op and hands each request its replies.
+// sendBatch runs one batch as one ordered op and hands each request its replies. With WriteAck
+// "delivery" and this member a ready replica of every shard the batch touches, the op is acknowledged
+// at this member's own delivery (writeAtDelivery); otherwise, or if that op was applied nowhere, it is
+// an ordered query that every member answers.
 func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	defer p.wg.Done()
 	defer func() { <-p.sendSem }()
@@ -568,7 +585,7 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.OpTimeout)
 	defer cancel()
 	in := p.cur()
-	res, err := in.gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	parts, err := p.writeOp(ctx, in, &op)
 	if err != nil {
 		if len(op.IDs) > 0 {
 			p.commits.add(op.IDs...)
@@ -578,14 +595,30 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 		}
 		return
 	}
-	parts := dht.CollectParts(res.Replies, len(cmds))
 	off := 0
 	for _, r := range batch {
 		r.res <- writeRes{parts: parts[off : off+len(r.cmds)]}
 		off += len(r.cmds)
 	}
+}
+
+// writeOp runs one strict write op (see sendBatch) and returns its parts.
+func (p *clusterPlane) writeOp(ctx context.Context, in *instance, op *dht.Op) ([]map[int][]byte, error) {
+	if p.cfg.WriteAck == "delivery" && in.c.CanAckLocally(op.Cmds) {
+		parts, applied, err := p.writeAtDelivery(ctx, in, op)
+		if err != nil || applied {
+			return parts, err
+		}
+		// Applied nowhere: send it again as a query. Its commit notices were delivered with it.
+		*op = dht.Op{Kind: dht.OpWrite, ID: p.nextID.Add(1), NowMs: op.NowMs, Cmds: op.Cmds, Guards: op.Guards}
+	}
+	res, err := in.gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
+	if err != nil {
+		return nil, err
+	}
 	in.c.Commit(in.c.Self(), op.ID)
 	p.commits.add(op.ID)
+	return dht.CollectParts(res.Replies, len(op.Cmds)), nil
 }
 
 // maxIDBatch bounds the op ids one commit notice carries.
@@ -645,6 +678,18 @@ func (p *clusterPlane) watchdog() {
 			p.lastBeatNs.Store(now.UnixNano())
 		}
 	}
+}
+
+// awaitReadIndex waits, at most OpTimeout, until this member applied every write any member may have
+// acknowledged before now (group.Node.AwaitReadIndex); false: it did not (the read takes the ordered
+// path).
+func (p *clusterPlane) awaitReadIndex(ctx context.Context, in *instance) bool {
+	if in.gn.ReadIndexApplied(p.cfg.Group) {
+		return true // the common case: no context, no timer
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.OpTimeout)
+	defer cancel()
+	return in.gn.AwaitReadIndex(ctx, p.cfg.Group) == nil
 }
 
 // localReadsOK reports whether the watchdog allows local reads now.
@@ -803,7 +848,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		}
 	}
 	now := p.nowMs()
-	if !write && len(watches) == 0 && !in.isolated.Load() && p.localReadsOK() {
+	if !write && len(watches) == 0 && !in.isolated.Load() && p.localReadsOK() && p.awaitReadIndex(ctx, in) {
 		if !multi {
 			if out, ok := in.c.ReadLocal(dst, cmds, now); ok {
 				return out, false, nil

@@ -185,6 +185,9 @@ func (c Config) Validate() error {
 		if cc.WriteBatchesInFlight < 0 || cc.WriteBatchesInFlight > maxWriteBatchesInFlight {
 			bad("cluster write-batches-in-flight %d must be 1 to %d (0 = default)", cc.WriteBatchesInFlight, maxWriteBatchesInFlight)
 		}
+		if cc.WriteAck != "" && cc.WriteAck != "delivery" && cc.WriteAck != "all" {
+			bad("cluster write-ack %q must be delivery or all", cc.WriteAck)
+		}
 		if cc.Redirect != "" && cc.Redirect != "none" && cc.Redirect != "moved" {
 			bad("cluster redirect %q must be none or moved", cc.Redirect)
 		}

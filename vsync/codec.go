@@ -23,6 +23,7 @@ Fields (u = uvarint, i = zigzag varint, s = u length + bytes, f = flag: presence
 	21 Frontier (u count, count × u)         22 Delivered u 23 OrderKnown u
 	24 State     25 Decision   (s: a nested structure, see appendState/appendDecision)
 	26 ChunkSeq u 27 Last f    28 P2PSeq u   29 Req s      30 Record s   31 Leader f
+	32 Held u
 
 Messages nested in FlushState.Msgs and Decision.Msgs are bodies (no version byte), length-prefixed, a
 zero length standing for a nil pointer; nesting deeper than maxNestDepth is rejected.
@@ -81,6 +82,7 @@ const (
 	fReq
 	fRecord
 	fLeader
+	fHeld
 	fieldCount
 )
 
@@ -137,6 +139,7 @@ func appendBody(dst []byte, m *Message, depth int) ([]byte, error) {
 	set(fReq, m.Req != nil)
 	set(fRecord, m.Record != nil)
 	set(fLeader, m.Leader)
+	set(fHeld, m.Held != 0)
 	dst = append(dst, byte(m.Kind))
 	dst = binary.AppendUvarint(dst, mask)
 	u := binary.AppendUvarint
@@ -190,6 +193,8 @@ func appendBody(dst []byte, m *Message, depth int) ([]byte, error) {
 			dst = u(dst, m.Delivered)
 		case fOrderKnown:
 			dst = u(dst, m.OrderKnown)
+		case fHeld:
+			dst = u(dst, m.Held)
 		case fState:
 			dst, err = appendNested(dst, func(b []byte) ([]byte, error) { return appendState(b, m.State, depth) })
 		case fDecision:
@@ -603,6 +608,8 @@ func (r *reader) body(m *Message, depth int) {
 			m.Delivered = r.uvarint()
 		case fOrderKnown:
 			m.OrderKnown = r.uvarint()
+		case fHeld:
+			m.Held = r.uvarint()
 		case fState:
 			sub := r.nested()
 			m.State = sub.state(depth)

@@ -357,7 +357,7 @@ func (m *Member) decide() map[string]*Decision {
 func (m *Member) prepareDecision(d *Decision) {
 	vs, wc := m.vs, m.wc
 	if !vs.frozen {
-		vs.frozen, vs.frozenKnown, vs.frozenDelivered = true, vs.orderKnown, vs.delivered
+		vs.frozen, vs.frozenKnown, vs.frozenHeld, vs.frozenDelivered = true, vs.orderKnown, vs.held, vs.delivered
 	}
 	for _, msg := range d.Msgs {
 		r := vs.rankOf(msg.From)

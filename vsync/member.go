@@ -155,6 +155,25 @@ func (m *Member) Stopped() bool { return m.phase == phaseStopped }
 // Wedged reports whether a view change is in progress.
 func (m *Member) Wedged() bool { return m.wc != nil }
 
+/*
+ReadIndex is what a linearizable read served from this member's own state must wait for: until the
+member delivered ordered position pos of view viewID (or installed a later view), or, when ok is false
+(a view change in progress, or no view yet), until it installed a later view.
+
+Why it suffices: a member delivers a position (outside a flush) only after every member of the view
+reported holding its record and payload (Message.Held), and a member's held count never exceeds pos.
+So a write that any member delivered before the read began is at a position ≤ pos. A flush decision
+(Delivery.Decided) may deliver positions this member did not report, but only after every survivor
+wedged, and a wedged member reports ok false. The driver must read the index after a Step or Tick and
+before it sends that Ready's messages: a report that left already is covered.
+*/
+func (m *Member) ReadIndex() (viewID, pos uint64, ok bool) {
+	if m.vs == nil {
+		return 0, 0, false
+	}
+	return m.vs.view.ID, m.vs.held, m.wc == nil && m.phase == phaseMember
+}
+
 // Isolated reports whether the member's lease with the membership service ran out and was not renewed
 // since: the service may have installed a view without it, so it must not answer anything from its
 // own state alone (local reads). EventLease reports each change.

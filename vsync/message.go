@@ -115,6 +115,7 @@ type Message struct {
 	Frontier   []uint64 `json:"fr,omitempty"` // per rank: contiguous index received (acceptors: and logged)
 	Delivered  uint64   `json:"dl,omitempty"` // order positions delivered
 	OrderKnown uint64   `json:"ok,omitempty"` // contiguous order positions known
+	Held       uint64   `json:"hd,omitempty"` // contiguous order positions known with their payloads
 
 	// Flush.
 	State    *FlushState `json:"st,omitempty"`

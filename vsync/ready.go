@@ -59,6 +59,9 @@ type Delivery struct {
 	// Decided: delivered by a flush decision (after the view wedged), in an order only the survivors of
 	// that flush know; otherwise every member of the view knew its position before anyone delivered it.
 	Decided bool
+	// Pos is the ordered position of the delivery in ViewID (0 for a Send, and for a Decided or
+	// Replayed delivery, whose positions only the flush knows).
+	Pos uint64
 }
 
 // QueryResult is the outcome of a query.

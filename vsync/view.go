@@ -36,6 +36,7 @@ type vstate struct {
 	entrySlab   []entry             // unused entries of the current slab (newEntry)
 	unpersisted map[Tag][]Ref       // held SafeSends waiting for the log (persisted false), by tag
 	orderKnown  uint64              // contiguous positions with records
+	held        uint64              // contiguous positions with records and payloads (knowHeld)
 	delivered   uint64              // positions delivered
 	stablePos   uint64              // records at positions ≤ stablePos were released
 
@@ -46,8 +47,8 @@ type vstate struct {
 	applied   uint64 // attempt of the flush decision applied (0: none)
 	// Once a flush decision was adopted, the records are the decision's: heartbeats keep advertising
 	// the sequencer knowledge of that moment, and sequencer records are ignored.
-	frozen                       bool
-	frozenKnown, frozenDelivered uint64
+	frozen                                   bool
+	frozenKnown, frozenHeld, frozenDelivered uint64
 	wedgeFrontier                []uint64 // the frontier of the last flush state sent (heartbeats while wedged)
 	startedAt                    int64
 	// releaseDue: a heartbeat arrived (unwedged) since the last release. Release runs at most once
@@ -72,6 +73,7 @@ type peerState struct {
 	recv       []uint64
 	delivered  uint64
 	orderKnown uint64
+	held       uint64
 	lastHeard  int64
 	lastResend int64
 	toldRecv   uint64 // our receive frontier for this peer's multicasts, as last sent to it
@@ -277,6 +279,7 @@ func (vs *vstate) onData(m *Member, msg *Message) {
 		}
 	}
 	vs.advance(m, r)
+	vs.knowHeld(m, true)
 }
 
 // logSafe asks the driver to log a SafeSend (once per tag per incarnation).
@@ -381,7 +384,7 @@ func (vs *vstate) deliverOrdered(m *Member) {
 	known := vs.orderKnown
 	for a := range vs.peers {
 		if a != vs.me {
-			known = min(known, vs.peers[a].orderKnown)
+			known = min(known, vs.peers[a].held)
 		}
 	}
 	for vs.delivered < known {
@@ -414,8 +417,12 @@ func (m *Member) deliver(vs *vstate, e *entry) {
 		return
 	}
 	m.mark(vs, e, e.pos)
+	var pos uint64
+	if !e.decided && !e.msg.Replay && e.msg.Flavour != FlavourSend {
+		pos = e.pos
+	}
 	m.event(Event{Kind: EventDeliver, Delivery: Delivery{Tag: e.msg.Tag, Flavour: e.msg.Flavour, ViewID: vs.view.ID,
-		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay, Decided: e.decided}})
+		Payload: e.msg.Payload, QueryID: e.msg.QueryID, Replayed: e.msg.Replay, Decided: e.decided, Pos: pos}})
 }
 
 // order is the sequencer: it assigns positions to what it may order.
@@ -442,6 +449,7 @@ func (vs *vstate) order(m *Member) {
 		}
 	}
 	vs.knowRecords()
+	vs.knowHeld(m, false) // the records' MsgOrder tells every member (onOrder)
 }
 
 // phiAcked reports whether Φ acceptors' frontiers cover (r, idx).
@@ -461,6 +469,32 @@ func (vs *vstate) knowRecords() {
 			return
 		}
 		vs.orderKnown++
+	}
+}
+
+/*
+knowHeld advances held, the contiguous positions whose record and payload this member holds (or that it
+delivered), and when it moved tells every member at once (a short heartbeat, see onOrder). Members gate
+delivery on every other member's held, not on its records alone: so when any member delivers position
+p, every member of the view holds p's payload, and an application may acknowledge a write at its own
+delivery (uniform: no survivor of any failure lacks what anyone delivered). held ≤ orderKnown. The
+sequencer does not tell (tell false): it orders only what it holds, and its MsgOrder says so.
+*/
+func (vs *vstate) knowHeld(m *Member, tell bool) {
+	before := vs.held
+	for vs.held < vs.orderKnown {
+		p := vs.held + 1
+		if p > vs.delivered && vs.lookup(vs.records.get(p).Ref) == nil {
+			break
+		}
+		vs.held = p
+	}
+	if tell && vs.held > before && !vs.frozen {
+		for a, id := range vs.view.Members {
+			if a != vs.me && !m.ackDue[id] {
+				m.knownDue[id] = true
+			}
+		}
 	}
 }
 
@@ -523,17 +557,14 @@ func (vs *vstate) onOrder(m *Member, msg *Message) {
 		m.mark(vs, vs.lookup(vs.records.get(p).Ref), p)
 	}
 	if last := msg.Pos + uint64(len(msg.Refs)) - 1; len(msg.Refs) > 0 && last > vs.peers[0].orderKnown {
+		// The sequencer orders only what it received: it holds every payload it ordered.
 		vs.peers[0].orderKnown = last
+		vs.peers[0].held = max(vs.peers[0].held, last)
 	}
-	if vs.orderKnown > before {
-		// Everyone must know a position before anyone delivers it (so a flush after any failures still
-		// finds every delivered position at some survivor): tell every member at once.
-		for a, id := range vs.view.Members {
-			if a != vs.me && !m.ackDue[id] {
-				m.knownDue[id] = true
-			}
-		}
-	}
+	// Everyone must know a position, and hold its payload, before anyone delivers it (so a flush after
+	// any failures still finds every delivered position and payload at every survivor): knowHeld tells
+	// every member at once.
+	vs.knowHeld(m, true)
 	vs.deliverOrdered(m)
 }
 
@@ -548,27 +579,27 @@ func (vs *vstate) heartbeat(m *Member, to string, ackReq bool) Message {
 		// that has not wedged yet must not count a receipt the flush decision may not include.
 		copy(fr, vs.wedgeFrontier)
 	}
-	known, delivered := vs.orderKnown, vs.delivered
+	known, held, delivered := vs.orderKnown, vs.held, vs.delivered
 	if vs.frozen {
 		// After adopting a flush decision this member's records are the decision's, not the
 		// sequencer's: a member that has not wedged yet must not take them for sequencer knowledge.
-		known, delivered = vs.frozenKnown, vs.frozenDelivered
+		known, held, delivered = vs.frozenKnown, vs.frozenHeld, vs.frozenDelivered
 	}
 	if a := vs.rankOf(to); a >= 0 && a != vs.me {
 		vs.peers[a].toldRecv = fr[a]
 	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
-		Frontier: fr, Delivered: delivered, OrderKnown: known, AckReq: ackReq}
+		Frontier: fr, Delivered: delivered, OrderKnown: known, Held: held, AckReq: ackReq}
 }
 
 // knownBeat is the short heartbeat that only says which records this member knows (no frontiers).
 func (vs *vstate) knownBeat(m *Member, to string) Message {
-	known, delivered := vs.orderKnown, vs.delivered
+	known, held, delivered := vs.orderKnown, vs.held, vs.delivered
 	if vs.frozen {
-		known, delivered = vs.frozenKnown, vs.frozenDelivered
+		known, held, delivered = vs.frozenKnown, vs.frozenHeld, vs.frozenDelivered
 	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
-		Delivered: delivered, OrderKnown: known}
+		Delivered: delivered, OrderKnown: known, Held: held}
 }
 
 // onHeartbeat records a peer's frontiers, retransmits what it lacks, and makes a release due.
@@ -586,6 +617,9 @@ func (vs *vstate) onHeartbeat(m *Member, a int, msg *Message) {
 	}
 	if msg.OrderKnown > p.orderKnown {
 		p.orderKnown = msg.OrderKnown
+	}
+	if msg.Held > p.held {
+		p.held = msg.Held
 	}
 	if msg.AckReq {
 		m.ackDue[msg.From] = true

@@ -139,6 +139,12 @@ type driver struct {
 	stopErr error     // set once the member stopped
 	out     *outbox   // sendMessages' buffers (this goroutine's)
 	resp    Responder // the Responder of the event being handled (see event)
+	ri      readIndex // see readindex.go
+	// The read index last published, and the deliveries handed to the application in this Ready.
+	riView, riPos       uint64
+	riOK                bool
+	delivView, delivPos uint64
+	delivMoved          bool
 }
 
 func newDriver(n *Node, name string, m *vsync.Member, app Application) *driver {
@@ -159,6 +165,7 @@ func (d *driver) run() {
 	defer d.n.wg.Done()
 	defer close(d.done)
 	defer d.failAll()
+	defer d.ri.stop()
 	t := time.NewTicker(d.n.cfg.Tick)
 	defer t.Stop()
 	if err := d.m.Join(); err != nil {
@@ -287,6 +294,11 @@ func (d *driver) process() {
 			panic(fmt.Sprintf("group: member %s of %q has Ready after %d rounds", d.m.ID(), d.name, i))
 		}
 		rd := d.m.Ready()
+		if v, p, ok := d.m.ReadIndex(); v != d.riView || p != d.riPos || ok != d.riOK {
+			// Before the messages leave: a Held report they carry must be covered (readindex.go).
+			d.riView, d.riPos, d.riOK = v, p, ok
+			d.ri.publishKnown(v, p, ok)
+		}
 		if len(rd.Entries) > 0 {
 			if err := d.n.cfg.Log.Append(rd.Entries); err != nil {
 				// Not durable: do not Advance them, so the member never counts them as logged.
@@ -306,6 +318,10 @@ func (d *driver) process() {
 		}
 		for i := range rd.Events {
 			d.event(rd.Events[i])
+		}
+		if d.delivMoved {
+			d.delivMoved = false
+			d.ri.publishDelivered(d.delivView, d.delivPos)
 		}
 		d.m.Advance(rd)
 	}
@@ -349,6 +365,12 @@ func (d *driver) event(ev vsync.Event) {
 	d.app.Event(r, ev)
 	if r.Query() {
 		_ = r.NullReply()
+	}
+	switch {
+	case ev.Kind == vsync.EventView:
+		d.delivView, d.delivPos, d.delivMoved = ev.View.ID, 0, true
+	case ev.Kind == vsync.EventDeliver && ev.Delivery.Pos != 0 && ev.Delivery.ViewID >= d.delivView:
+		d.delivView, d.delivPos, d.delivMoved = ev.Delivery.ViewID, ev.Delivery.Pos, true
 	}
 }
 
