@@ -82,7 +82,7 @@ type Cluster struct {
 	pending    map[string]int
 	pendingOps map[opRef][]string
 	ownAck     func(id uint64, reply []byte, applied bool) // SetOwnAck
-	stamps     writeStamps // WATCH versions (watch.go)
+	stamps     writeStamps                                 // WATCH versions (watch.go)
 
 	// Tree combining of cut queries (tree.go).
 	rounds     map[roundKey]*round

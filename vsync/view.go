@@ -49,8 +49,8 @@ type vstate struct {
 	// the sequencer knowledge of that moment, and sequencer records are ignored.
 	frozen                                   bool
 	frozenKnown, frozenHeld, frozenDelivered uint64
-	wedgeFrontier                []uint64 // the frontier of the last flush state sent (heartbeats while wedged)
-	startedAt                    int64
+	wedgeFrontier                            []uint64 // the frontier of the last flush state sent (heartbeats while wedged)
+	startedAt                                int64
 	// releaseDue: a heartbeat arrived (unwedged) since the last release. Release runs at most once
 	// per tick (in tick), not once per heartbeat: it costs O(n) per sender holding unreleased
 	// messages, up to O(n²), and a member of n receives n-1 heartbeats per interval. Deferring it to
