@@ -37,8 +37,10 @@ func newDHTSimCmd() *cobra.Command {
 			case "":
 			case "stale-reads":
 				o.StaleReads = true
+			case "no-read-index":
+				o.NoReadIndex = true
 			default:
-				return fmt.Errorf("dhtsim: unknown bug %q (want stale-reads)", bug)
+				return fmt.Errorf("dhtsim: unknown bug %q (want stale-reads or no-read-index)", bug)
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -71,7 +73,8 @@ func newDHTSimCmd() *cobra.Command {
 	f.IntVar(&o.Steps, "steps", 1500, "ticks per run")
 	f.IntVar(&o.Clients, "clients", 6, "concurrent clients")
 	f.IntVar(&o.OpPerMille, "op-per-mille", 150, "chance per idle client and tick of starting an operation (per mille)")
-	f.StringVar(&bug, "bug", "", "inject a deliberate bug (stale-reads) to show that the checker catches it")
+	f.StringVar(&bug, "bug", "", "inject a deliberate bug (stale-reads, no-read-index) to show that the checker catches it")
+	f.BoolVar(&o.WriteAckAll, "write-ack-all", false, "acknowledge writes when every member answered (the server's --cluster-write-ack all), not at the originator's own delivery")
 	f.BoolVar(&o.Rehash, "rehash", false, "switch the group to hash generations 1 and 2 during the run (keys migrate between shards)")
 	f.BoolVar(&history, "history", false, "print the client history of the seed before checking it")
 	return cmd

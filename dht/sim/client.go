@@ -61,6 +61,9 @@ type op struct {
 	status status
 	reply  protocol.Value
 	route  dht.Router // the originator's router when it sent the op
+	// localAck: a LocalAck write (acknowledged at its originator's delivery, no commit notice).
+	localAck bool
+	resent   bool // a LocalAck write applied nowhere, sent again as a query
 }
 
 // driver is the DHT application on the simulator: it makes each member's replica and runs the clients.
@@ -358,6 +361,13 @@ func (d *driver) issue(o *op, timeoutTicks int) {
 			return
 		}
 	}
+	d.query(r, m, o, timeoutTicks, !d.o.WriteAckAll && o.write && r.c.CanAckLocally(o.cmds))
+}
+
+// query sends o as one ordered op: a LocalAck write (localAck: answered at this member's own
+// delivery, ownAnswered) or a query every member answers (complete).
+func (d *driver) query(r *replica, m *vsync.Member, o *op, timeoutTicks int, localAck bool) {
+	h := d.h
 	kind := dht.OpRead
 	if o.write {
 		kind = dht.OpWrite
@@ -365,9 +375,19 @@ func (d *driver) issue(o *op, timeoutTicks int) {
 	d.nextID++
 	o.id = d.nextID
 	o.route = r.c.Router()
-	dop := dht.Op{Kind: kind, ID: o.id, NowMs: d.nowMs(), Cmds: o.cmds}
+	o.localAck = localAck
+	dop := dht.Op{Kind: kind, ID: o.id, NowMs: d.nowMs(), Cmds: o.cmds, LocalAck: localAck}
 	if o.write {
 		dop.IDs = r.takeCommits()
+	}
+	if localAck {
+		if _, err := m.OrderedSend(dop.Encode(nil)); err != nil {
+			d.finish(o, statusFailed, nil)
+			return
+		}
+		r.acked[o.id] = o
+		h.Ready(o.proc, 0)
+		return
 	}
 	qid, err := m.Query(vsync.FlavourOrdered, dop.Encode(nil), vsync.ReplyAll, timeoutTicks)
 	if err != nil {
@@ -376,6 +396,26 @@ func (d *driver) issue(o *op, timeoutTicks int) {
 	}
 	r.inflight[qid] = o
 	h.Ready(o.proc, 0)
+}
+
+// ownAnswered ends a LocalAck write at its originator's delivery: with this replica's answer, or, when
+// it was applied nowhere (the originator was no longer a ready replica of its shards), sent again as a
+// query (the server's writeOp).
+func (d *driver) ownAnswered(r *replica, m *vsync.Member, o *op, a ownAnswer) {
+	if !a.applied {
+		if r.stopped {
+			d.finish(o, statusUnknown, nil)
+			return
+		}
+		o.resent = true
+		d.query(r, m, o, 0, false)
+		return
+	}
+	var replies []vsync.QueryReply
+	if a.reply != nil {
+		replies = []vsync.QueryReply{{From: m.ID(), Payload: a.reply}}
+	}
+	d.complete(r, m, o, vsync.QueryResult{Replies: replies})
 }
 
 // complete ends a query: every touched shard must have answered every command, else CLUSTERDOWN (the
@@ -417,7 +457,7 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 	for i, cmd := range o.cmds {
 		out = rt.MergeReply(out, cmd, parts[i])
 	}
-	if o.write {
+	if o.write && !o.localAck {
 		// Acknowledged: the originator releases its own replica at once; the others learn it from the
 		// next write op of this member, or from a lone notice (tickCommits).
 		r.c.Commit(m.ID(), o.id)

@@ -38,6 +38,27 @@ type replica struct {
 	// carries them, or Tick multicasts them alone after commitIdleTicks (the server's commitNotices).
 	commits    []uint64
 	commitIdle int
+	// LocalAck writes (the server's WriteAck "delivery"): acked holds this member's, by op id, until
+	// its own delivery; owned collects the answers the Cluster hands over during an Apply.
+	acked map[uint64]*op
+	owned []ownAnswer
+	// The ordered positions applied here (the server's group driver tracks them for the read index):
+	// every position ≤ delPos of view delView, and all of earlier views.
+	delView, delPos uint64
+}
+
+// ownAnswer is the answer of one of this member's LocalAck ops at its delivery here.
+type ownAnswer struct {
+	id      uint64
+	reply   []byte
+	applied bool
+}
+
+// readIndexReached is the server's read-index wait (server/group AwaitReadIndex), without the wait:
+// this replica applied every ordered position it may have reported holding.
+func (r *replica) readIndexReached() bool {
+	v, p, ok := r.m.ReadIndex()
+	return r.delView > v || (ok && r.delView == v && r.delPos >= p)
 }
 
 // commitIdleTicks is how long acknowledged-write notices wait for a write op to carry them.
@@ -70,13 +91,30 @@ func newReplica(d *driver, proc string, m *vsync.Member) *replica {
 	if d.o.Rehash {
 		c.SetHashers(SimHashers)
 	}
-	return &replica{d: d, proc: proc, m: m, c: c, inflight: map[uint64]*op{}}
+	r := &replica{d: d, proc: proc, m: m, c: c, inflight: map[uint64]*op{}, acked: map[uint64]*op{}}
+	c.SetOwnAck(func(id uint64, reply []byte, applied bool) {
+		r.owned = append(r.owned, ownAnswer{id: id, reply: reply, applied: applied})
+	})
+	return r
 }
 
 func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
 	reply := r.c.Apply(d.Tag.Sender, d.Payload, d.Flavour != vsync.FlavourSend)
+	if d.Pos != 0 && d.ViewID >= r.delView {
+		r.delView, r.delPos = d.ViewID, d.Pos
+	}
 	if r.d.o.KeepHistory {
 		r.noteRehash(d, reply)
+	}
+	owned := r.owned
+	r.owned = nil
+	for _, a := range owned {
+		o := r.acked[a.id]
+		if o == nil {
+			continue
+		}
+		delete(r.acked, a.id)
+		r.d.ownAnswered(r, m, o, a)
 	}
 	r.sendOutgoing(m)
 	if d.QueryID == 0 {
@@ -92,6 +130,7 @@ func (r *replica) Deliver(m *vsync.Member, d vsync.Delivery) {
 func (r *replica) View(m *vsync.Member, v vsync.View) {
 	before, where := r.c.Layout(), r.d.placingOf(r)
 	xs := r.c.OnView(v)
+	r.delView, r.delPos = v.ID, 0 // the flush delivered everything of the earlier views
 	r.d.noteView(r, before, r.c.Layout(), where)
 	r.xfers = xs // the old view's transfers ended with it
 	r.pumpTransfers()
@@ -188,17 +227,29 @@ func (r *replica) abandon() {
 		r.d.finish(r.inflight[id], statusUnknown, nil)
 	}
 	clear(r.inflight)
+	ids = ids[:0]
+	for id := range r.acked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		r.d.finish(r.acked[id], statusUnknown, nil)
+	}
+	clear(r.acked)
 }
 
 // localReadOK is the simulator's form of the server's local-read guard: the member is in a current,
-// unwedged view and holds its lease (a member cut off from the membership service longer than its
-// lease is isolated, and with Options.LeaseGuard the service removes a suspected member only after
-// that).
+// unwedged view, holds its lease (a member cut off from the membership service longer than its lease
+// is isolated, and with Options.LeaseGuard the service removes a suspected member only after that), and
+// reached its read index (where the server waits for it, a read here takes the ordered path instead).
 func (r *replica) localReadOK() bool {
 	if r.stopped || r.m.Stopped() || r.m.Isolated() || r.m.View().ID == 0 {
 		return false
 	}
-	return !r.m.Wedged() || r.d.o.StaleReads
+	if r.d.o.StaleReads {
+		return true
+	}
+	return !r.m.Wedged() && (r.d.o.NoReadIndex || r.readIndexReached())
 }
 
 // noteRehash adds a hash-generation cut or a migration chunk delivered here to the history.

@@ -29,12 +29,20 @@ type Options struct {
 	// service removes a suspected member without waiting out its lease, and replicas serve local reads
 	// while wedged, so a replica cut off from the group keeps answering from its old data.
 	StaleReads bool
+	// NoReadIndex injects another deliberate bug: replicas serve local reads without waiting for the
+	// read index, so a replica that has not yet applied a write its originator acknowledged at its own
+	// delivery (LocalAck) answers without it.
+	NoReadIndex bool
 	// KeepHistory keeps each run's formatted history in its SeedResult.
 	KeepHistory bool
 	// Rehash switches the group to hash generation 1 at a quarter of the run and to generation 2 at
 	// 45% (SimHashers), so keys migrate between shards at consistent cuts while the clients run and
 	// the faults strike (dht/rehash.go).
 	Rehash bool
+	// WriteAckAll acknowledges every write when every member answered (the server's --cluster-write-ack
+	// all). Default: a write whose originator is a ready replica of its shards is acknowledged at the
+	// originator's own delivery (LocalAck), and local reads wait for the read index.
+	WriteAckAll bool
 }
 
 // SimHashers are the custom hashers of a Rehash run: generation g XORs the CRC16 slot with a
@@ -135,7 +143,10 @@ type Stats struct {
 	Unknown    int // outcome unknown (timeout, CLUSTERDOWN after sending, crash of the member)
 	Failed     int // refused before anything was sent
 	LocalReads int // answered by a local read
-	Resets     int // shard resets (every replica holding a shard's data failed together)
+	// LocalAcks counts the writes acknowledged at their originator's own delivery (LocalAck), and
+	// Resent those applied nowhere there and sent again as a query.
+	LocalAcks, Resent int
+	Resets            int // shard resets (every replica holding a shard's data failed together)
 	// MovedResets counts the resets in which a replica that held the shard's data survived in the
 	// view but was placed in another shard (the data was lost by the placement, not by the faults).
 	MovedResets int
@@ -153,6 +164,8 @@ func (s *Stats) add(o Stats) {
 	s.Unknown += o.Unknown
 	s.Failed += o.Failed
 	s.LocalReads += o.LocalReads
+	s.LocalAcks += o.LocalAcks
+	s.Resent += o.Resent
 	s.Resets += o.Resets
 	s.MovedResets += o.MovedResets
 	s.Migrations += o.Migrations
@@ -192,6 +205,12 @@ func RunSeed(seed int64, o Options) SeedResult {
 		}
 		if op.local {
 			sr.Stats.LocalReads++
+		}
+		if op.localAck && op.status == statusOK {
+			sr.Stats.LocalAcks++
+		}
+		if op.resent {
+			sr.Stats.Resent++
 		}
 	}
 	if o.KeepHistory {
@@ -274,8 +293,8 @@ func (r Result) Report(maxPerSeed int) string {
 		}
 	}
 	s := r.Stats
-	fmt.Fprintf(&b, "ops=%d ok=%d unknown=%d failed=%d local_reads=%d shard_resets=%d (placement moved the data holder: %d) views=%d crashes=%d partitions=%d migrations=%d\n",
-		s.Ops, s.OK, s.Unknown, s.Failed, s.LocalReads, s.Resets, s.MovedResets, s.Views, s.Crashes, s.Partitions, s.Migrations)
+	fmt.Fprintf(&b, "ops=%d ok=%d unknown=%d failed=%d local_reads=%d local_acks=%d resent=%d shard_resets=%d (placement moved the data holder: %d) views=%d crashes=%d partitions=%d migrations=%d\n",
+		s.Ops, s.OK, s.Unknown, s.Failed, s.LocalReads, s.LocalAcks, s.Resent, s.Resets, s.MovedResets, s.Views, s.Crashes, s.Partitions, s.Migrations)
 	b.WriteString(r.Summary() + "\n")
 	return b.String()
 }
@@ -302,8 +321,14 @@ func ReplayCommand(seed int64, o Options) string {
 	if o.StaleReads {
 		cmd += " --bug stale-reads"
 	}
+	if o.NoReadIndex {
+		cmd += " --bug no-read-index"
+	}
 	if o.Rehash {
 		cmd += " --rehash"
+	}
+	if o.WriteAckAll {
+		cmd += " --write-ack-all"
 	}
 	return cmd
 }

@@ -109,6 +109,8 @@ func (h *Host) App(proc string, g int) App {
 }
 
 // Ready executes the Ready of process proc's member of group g (after the driver asked it something).
+// Called from inside one of that member's App callbacks, it does nothing: the loop handling the
+// member's events runs again until the member has nothing ready.
 func (h *Host) Ready(proc string, g int) {
 	if p := h.w.procByName(proc); p != nil && p.alive && g < len(p.members) {
 		h.w.readyMember(p, g)

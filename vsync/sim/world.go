@@ -53,6 +53,9 @@ type proc struct {
 	upAt    int64
 	side    int  // partition side
 	silent  bool // the application never answers queries
+	// readying[g]: readyMember of group g is running (an App callback's Host.Ready must not re-enter
+	// it: a nested Ready would recycle the arrays of the Ready whose events are being handled).
+	readying map[int]bool
 }
 
 // orep is one membership replica process.
@@ -371,6 +374,14 @@ func (w *world) readyReplica(r *orep) {
 
 // readyMember executes a member's Ready: log, send, then apply events, until it has nothing more.
 func (w *world) readyMember(p *proc, g int) {
+	if p.readying[g] {
+		return // called back from an event of this loop: the loop runs until nothing is ready
+	}
+	if p.readying == nil {
+		p.readying = map[int]bool{}
+	}
+	p.readying[g] = true
+	defer delete(p.readying, g)
 	for i := 0; i < 100; i++ {
 		m := p.members[g]
 		if m == nil || !m.HasReady() {
