@@ -4,7 +4,8 @@
 #   redis-benchmark SET and GET with 50 clients against node 1, then one client SET (latency).
 # The vsdb binary runs with GODEBUG=schedtrace=2147483647 (it adds it itself; docs/configuration.md);
 # GODEBUG=schedtrace=0 in the environment measures without it.
-# Prints requests/s, p50 latency, and the summed CPU (utime+stime of every server process) per request.
+# Prints requests/s, p50/p95/p99 latency (redis-benchmark's CSV columns 5, 6, 7; before 2026-11-23 this
+# script printed column 6, the p95, under the name p50), and the summed CPU (utime+stime of every server process) per request.
 # Needs: go, redis-server, redis-benchmark. Ports 7500-7800 and 6390.
 set -euo pipefail
 n=${1:-200000}
@@ -19,7 +20,7 @@ run() { # name port clients requests test pids…
   out=$(redis-benchmark -p "$port" -c "$c" -n "$req" -t "$test" -r 100000 --csv 2>/dev/null | tail -1)
   c2=$(cpu "$@")
   echo "$out" | awk -F, -v name="$name" -v c="$c" -v t=$((c2 - c1)) -v n="$req" -v hz="$tck" \
-    '{gsub(/"/, ""); printf "%-6s %-4s c=%-3s rps=%-10s p50_ms=%-7s cpu_us_per_op=%.2f\n", name, $1, c, $2, $6, t * 1e6 / hz / n}'
+    '{gsub(/"/, ""); printf "%-6s %-4s c=%-3s rps=%-10s p50_ms=%-7s p95_ms=%-7s p99_ms=%-7s cpu_us_per_op=%.2f\n", name, $1, c, $2, $5, $6, $7, t * 1e6 / hz / n}'
 }
 GOMAXPROCS=${NODE_GOMAXPROCS:-1} /tmp/vsdb-bench dev --nodes 3 --rf 3 --base-port 7500 >/tmp/cluster-compare.log 2>&1 &
 dev=$!

@@ -53,7 +53,7 @@ type ClusterConfig struct {
 	// writes waiting at this node go out together). Default 1024; 1 to 65536.
 	WriteBatchMaxCmds int
 	// WriteBatchesInFlight bounds this node's strict-write ops in the group at once; writes arriving
-	// meanwhile wait and form the next batch. Default 2 (measured best of 1, 2, 4, 8, 16: docs/benchmarks.md §4.4); 1 to 256.
+	// meanwhile wait and form the next batch. Default 1 (measured best of 1, 2, 4, 8 with writes acknowledged at delivery: docs/benchmarks.md §4.5); 1 to 256.
 	WriteBatchesInFlight int
 	// WriteAck is when a strict write is acknowledged: "delivery" (default: when this node's own
 	// member delivers the write in the total order, from its own replica's answer, provided the node
@@ -519,7 +519,7 @@ const (
 	// maxChunkSendAttempts bounds the retries of one chunk's multicast (then the next view resends).
 	maxChunkSendAttempts        = 10
 	defaultWriteBatchMaxCmds    = 1024
-	defaultWriteBatchesInFlight = 2
+	defaultWriteBatchesInFlight = 1
 )
 
 type writeReq struct {

@@ -57,7 +57,7 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.Int("cluster-query-fanout", 0, "fan-out of a cut query's combining tree, 1 to 64 (cluster; 0 = default 2)")
 	fs.Int("cluster-write-batch-max-cmds", 0, "most strict-write commands in one ordered op (group commit), 1 to 65536 (cluster; 0 = default 1024)")
 	fs.String("cluster-write-ack", "", "when a strict write is acknowledged: delivery (at this node's own ordered delivery, when it is a replica of the write's shard) or all (once every replica applied it) (cluster; default delivery)")
-	fs.Int("cluster-write-batches-in-flight", 0, "most strict-write ops of this node in the group at once, 1 to 256 (cluster; 0 = default 2)")
+	fs.Int("cluster-write-batches-in-flight", 0, "most strict-write ops of this node in the group at once, 1 to 256 (cluster; 0 = default 1)")
 	fs.String("cluster-data-dir", "", "directory of this node's durable state: the membership replica's raft log (cluster; empty = in memory, and a restarted oracle node forgets its raft log)")
 	fs.String("join", "", "HTTP host:port of any node of a running cluster: take the peers, the membership nodes and the DHT parameters from it (needs cluster-node, a free id, and cluster-peer-addr; the cluster-peers, -oracle, -rf, -expected-size and -min-size settings must then be left unset)")
 	fs.String("cluster-announce", "", "client-facing RESP address reported by CLUSTER SLOTS (cluster; default the RESP listener's)")
