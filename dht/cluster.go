@@ -45,7 +45,12 @@ Invariants:
   - pending counts, per key, writes applied here and not yet known to be acknowledged (applied by every
     replica): a local read of such a key is refused (the reader goes through the total order instead),
     so no reader sees a write that another replica may not have applied. A view install clears it: the
-    flush delivered every message of the old view at every survivor.
+    flush delivered every message of the old view at every survivor. A LocalAck write marks nothing:
+    its originator acknowledges it at its own delivery, and readers wait for the read index instead
+    (SetOwnAck says why both are safe).
+  - A LocalAck write is applied only if its originator is a ready replica of every shard it touches at
+    the op's point of the order (servesAll, replicated state): else nowhere, and the originator is told
+    (applied false), so sending it again cannot apply it twice.
 */
 type Cluster struct {
 	mu       sync.Mutex
