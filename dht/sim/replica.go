@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vsdb/vsdb/dht"
@@ -216,26 +217,16 @@ func (r *replica) Stopped(*vsync.Member, error) {
 	r.abandon()
 }
 
-// abandon makes every operation in flight here indeterminate (the member stopped or crashed).
+// abandon makes every operation in flight here indeterminate (the member stopped or crashed): its
+// queries and its LocalAck writes, in id order.
 func (r *replica) abandon() {
-	ids := make([]uint64, 0, len(r.inflight))
-	for id := range r.inflight {
-		ids = append(ids, id)
+	for _, waiting := range []map[uint64]*op{r.inflight, r.acked} {
+		ids := slices.Sorted(maps.Keys(waiting))
+		for _, id := range ids {
+			r.d.finish(waiting[id], statusUnknown, nil)
+		}
+		clear(waiting)
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		r.d.finish(r.inflight[id], statusUnknown, nil)
-	}
-	clear(r.inflight)
-	ids = ids[:0]
-	for id := range r.acked {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		r.d.finish(r.acked[id], statusUnknown, nil)
-	}
-	clear(r.acked)
 }
 
 // localReadOK is the simulator's form of the server's local-read guard: the member is in a current,

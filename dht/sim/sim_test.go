@@ -56,22 +56,8 @@ func TestDeterministic(t *testing.T) {
 // wedged), a replica cut off by a partition keeps answering from old data, which the linearizability
 // check catches on some seed of a short partition sweep.
 func TestStaleReadsCaught(t *testing.T) {
-	o := Options{Seeds: 60, Faults: []string{"partition"}, StaleReads: true, OpPerMille: 400}
-	res := Run(o)
-	if res.NotLinearized == 0 {
-		t.Fatalf("the stale-read bug went unnoticed over %d seeds:\n%s", o.Seeds, res.Report(3))
-	}
-	f := res.Failures[0]
-	if !strings.Contains(f.Replay, "--bug stale-reads") {
-		t.Errorf("replay command %q does not inject the bug", f.Replay)
-	}
-	t.Logf("caught at seed %d (%d of %d seeds not linearizable); replay: %s\n%s", f.Seed, res.NotLinearized, o.Seeds, f.Replay, f.LinInfo)
-	// The same seeds without the bug are clean: the failure is the bug's.
-	o.StaleReads = false
-	o.Seed, o.Seeds = f.Seed, 1
-	if clean := Run(o); clean.Violations != 0 {
-		t.Fatalf("seed %d fails without the bug too:\n%s", f.Seed, clean.Report(3))
-	}
+	bugCaught(t, Options{Seeds: 60, Faults: []string{"partition"}, StaleReads: true, OpPerMille: 400},
+		"--bug stale-reads", func(o *Options) { o.StaleReads = false })
 }
 
 // TestNoReadIndexCaught proves that the read index is needed, and that the checker sees it: with
@@ -80,20 +66,28 @@ func TestStaleReadsCaught(t *testing.T) {
 // already acknowledged, which the linearizability check catches; the same seed with the read index is
 // clean.
 func TestNoReadIndexCaught(t *testing.T) {
-	o := Options{Seeds: 40, Faults: []string{"delay"}, NoReadIndex: true, OpPerMille: 400}
+	bugCaught(t, Options{Seeds: 40, Faults: []string{"delay"}, NoReadIndex: true, OpPerMille: 400},
+		"--bug no-read-index", func(o *Options) { o.NoReadIndex = false })
+}
+
+// bugCaught runs o (with a deliberate bug) and wants some seed not linearizable, its replay command
+// to name the bug (flag), and that seed clean once fix removes the bug.
+func bugCaught(t *testing.T, o Options, flag string, fix func(*Options)) {
+	t.Helper()
 	res := Run(o)
 	if res.NotLinearized == 0 {
-		t.Fatalf("reads without the read index went unnoticed over %d seeds:\n%s", o.Seeds, res.Report(3))
+		t.Fatalf("the bug %s went unnoticed over %d seeds:\n%s", flag, o.Seeds, res.Report(3))
 	}
 	f := res.Failures[0]
-	if !strings.Contains(f.Replay, "--bug no-read-index") {
+	if !strings.Contains(f.Replay, flag) {
 		t.Errorf("replay command %q does not inject the bug", f.Replay)
 	}
-	t.Logf("caught at seed %d (%d of %d seeds not linearizable); replay: %s", f.Seed, res.NotLinearized, o.Seeds, f.Replay)
-	o.NoReadIndex = false
+	t.Logf("caught at seed %d (%d of %d seeds not linearizable); replay: %s\n%s", f.Seed, res.NotLinearized, o.Seeds, f.Replay, f.LinInfo)
+	// The same seed without the bug is clean: the failure is the bug's.
+	fix(&o)
 	o.Seed, o.Seeds = f.Seed, 1
 	if clean := Run(o); clean.Violations != 0 {
-		t.Fatalf("seed %d fails with the read index too:\n%s", f.Seed, clean.Report(3))
+		t.Fatalf("seed %d fails without the bug too:\n%s", f.Seed, clean.Report(3))
 	}
 }
 
