@@ -161,3 +161,73 @@ func drainTransfer(t *testing.T, x Transfer) [][]byte {
 		}
 	}
 }
+
+// TestClusterLocalAck: a LocalAck write is answered to its originator's SetOwnAck callback (only
+// there), leaves no pending mark (a local read of the key is served at once), and, when its originator
+// is not a ready replica of the key's shard, is applied at no member and reported as not applied.
+func TestClusterLocalAck(t *testing.T) {
+	p := Params{RF: 1, ExpectedGroupSize: 2}
+	type ack struct {
+		id      uint64
+		reply   []byte
+		applied bool
+	}
+	var acks map[string][]ack
+	members := map[string]*Cluster{}
+	for _, id := range []string{"a", "b"} {
+		c, err := NewCluster(id, p, shard.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetOwnAck(func(opID uint64, reply []byte, applied bool) {
+			acks[id] = append(acks[id], ack{opID, reply, applied})
+		})
+		members[id] = c
+	}
+	v := vsync.View{ID: 1, Members: []string{"a", "b"}}
+	for _, c := range members {
+		c.OnView(v)
+	}
+	a := members["a"]
+	// A key of a's shard and a key of the other shard.
+	var mine, other []byte
+	for i := 0; mine == nil || other == nil; i++ {
+		k := []byte(fmt.Sprint("key", i))
+		set := [][][]byte{{[]byte("set"), k, []byte("v")}}
+		if a.CanAckLocally(set) {
+			mine = k
+		} else {
+			other = k
+		}
+	}
+	deliver := func(op Op) {
+		acks = map[string][]ack{}
+		for _, id := range []string{"a", "b"} {
+			if reply := members[id].Apply("a", op.Encode(nil), true); reply != nil {
+				t.Fatalf("%s answered a LocalAck op with %q (the answer goes to the callback)", id, reply)
+			}
+		}
+	}
+
+	deliver(Op{Kind: OpWrite, ID: 1, NowMs: 1, LocalAck: true, Cmds: [][][]byte{{[]byte("set"), mine, []byte("v1")}}})
+	if len(acks["b"]) != 0 || len(acks["a"]) != 1 || acks["a"][0].id != 1 || !acks["a"][0].applied {
+		t.Fatalf("acks %+v, want one applied answer of op 1 at a", acks)
+	}
+	parts := CollectParts([]vsync.QueryReply{{Payload: acks["a"][0].reply}}, 1)
+	if got := string(parts[0][a.myShard]); got != "+OK\r\n" {
+		t.Fatalf("a's answer %q, want +OK", got)
+	}
+	if out, ok := a.ReadLocal(nil, [][][]byte{{[]byte("get"), mine}}, 1); !ok || string(out) != "$2\r\nv1\r\n" {
+		t.Fatalf("local read after a LocalAck write: %q %v (no pending mark: it must be served)", out, ok)
+	}
+
+	deliver(Op{Kind: OpWrite, ID: 2, NowMs: 1, LocalAck: true, Cmds: [][][]byte{{[]byte("set"), other, []byte("v2")}}})
+	if len(acks["a"]) != 1 || acks["a"][0].applied || acks["a"][0].reply != nil {
+		t.Fatalf("acks %+v, want op 2 reported as applied nowhere", acks)
+	}
+	for id, c := range members {
+		if n := c.st.Stats().Keys; n > 1 || (id == "b" && n != 0) {
+			t.Fatalf("%s holds %d keys after a refused LocalAck write", id, c.st.Stats().Keys)
+		}
+	}
+}
