@@ -147,12 +147,18 @@ clusterPlane is the data plane of a clustered node: a dht.Cluster replica fed by
 the DHT group, and the client side of replicated operations.
 
 Paths:
-  - a read that the local replica can answer linearizably (dht.Cluster.ReadLocal) is answered at once;
+  - a read that the local replica can answer linearizably is answered at once, after the read index
+    (group.Node.AwaitReadIndex: this replica applied every write any member may have acknowledged
+    before the read arrived) and dht.Cluster.ReadLocal (loaded replica, no pending key);
+  - a strict write whose shards this member serves (WriteAck "delivery", the default) is one
+    OrderedSend with dht.Op.LocalAck, batched with the other writes waiting here: it is acknowledged
+    at this member's own delivery, from its own replica's answer (ownAcks, writeAtDelivery); vsync
+    delivers only once every member holds it, so every survivor applies it;
   - every other command is one replicated op: an OrderedQuery to the group that every member delivers
     at the same point of the total order; the replicas of the touched shards apply it and answer, the
     others answer null; the query ends when every member answered, so a write is acknowledged only
-    once every replica of its shards applied it. The originator merges one answer per shard. After a
-    write it releases the keys at its own replica and queues a commit notice for the others (the next
+    once every replica of its shards applied it. The originator merges one answer per shard. After such
+    a write it releases the keys at its own replica and queues a commit notice for the others (the next
     write op carries it, or it is multicast alone when no write comes; see commitNotices), which lets
     replicas serve the keys locally again.
 

@@ -18,17 +18,10 @@ func TestReadIndexAwait(t *testing.T) {
 		if ri.applied() {
 			t.Fatal("applied with position 5 known and 4 delivered")
 		}
-		done := make(chan error, 1)
-		go func() { done <- ri.await(context.Background()) }()
-		synctest.Wait()
+		done := startAwait(context.Background(), &ri)
 		ri.publishKnown(3, 9, true) // known after the read began: the reader does not wait for it
 		ri.publishDelivered(3, 4)   // not an advance
-		synctest.Wait()
-		select {
-		case err := <-done:
-			t.Fatalf("await returned %v before position 5 was delivered", err)
-		default:
-		}
+		stillWaiting(t, done, "before position 5 was delivered")
 		ri.publishDelivered(3, 5)
 		if err := <-done; err != nil {
 			t.Fatalf("await: %v", err)
@@ -39,15 +32,9 @@ func TestReadIndexAwait(t *testing.T) {
 
 		// Wedged: only the next view's install releases the reader.
 		ri.publishKnown(3, 9, false)
-		go func() { done <- ri.await(context.Background()) }()
-		synctest.Wait()
+		done = startAwait(context.Background(), &ri)
 		ri.publishDelivered(3, 9)
-		synctest.Wait()
-		select {
-		case err := <-done:
-			t.Fatalf("wedged await returned %v before the next view", err)
-		default:
-		}
+		stillWaiting(t, done, "while wedged, before the next view")
 		ri.publishDelivered(4, 0)
 		if err := <-done; err != nil {
 			t.Fatalf("await: %v", err)
@@ -56,14 +43,12 @@ func TestReadIndexAwait(t *testing.T) {
 		// The context ends a wait; a stop ends every wait.
 		ri.publishKnown(4, 2, true)
 		ctx, cancel := context.WithCancel(context.Background())
-		go func() { done <- ri.await(ctx) }()
-		synctest.Wait()
+		done = startAwait(ctx, &ri)
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Fatalf("await after cancel: %v", err)
 		}
-		go func() { done <- ri.await(context.Background()) }()
-		synctest.Wait()
+		done = startAwait(context.Background(), &ri)
 		ri.stop()
 		if err := <-done; !errors.Is(err, ErrClosed) {
 			t.Fatalf("await after stop: %v", err)
@@ -72,4 +57,23 @@ func TestReadIndexAwait(t *testing.T) {
 			t.Fatal("applied after stop")
 		}
 	})
+}
+
+// startAwait starts a reader and returns once it blocks (inside a synctest bubble).
+func startAwait(ctx context.Context, ri *readIndex) chan error {
+	done := make(chan error, 1)
+	go func() { done <- ri.await(ctx) }()
+	synctest.Wait()
+	return done
+}
+
+// stillWaiting fails unless the reader is still blocked once every goroutine settled.
+func stillWaiting(t *testing.T, done chan error, when string) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case err := <-done:
+		t.Fatalf("await returned %v %s", err, when)
+	default:
+	}
 }
