@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cluster-compare.sh [REQUESTS] — issue 4's benchmark, side by side on this machine:
 #   a 3-node vsdb cluster, RF=3 (vsdb dev --nodes 3 --rf 3), versus one redis-server (unreplicated);
-#   redis-benchmark SET and GET with 50 clients against node 1, then one client SET (latency).
+#   redis-benchmark SET and GET with 50 clients against the shard's master (the node CLUSTER SLOTS names
+#   first, where a Redis Cluster client sends the slot's writes; it is the group's sequencer), then one
+#   client SET (latency) against the master and against another node (one more hop inside the group).
 # The vsdb binary runs with GODEBUG=schedtrace=2147483647 (it adds it itself; docs/configuration.md);
 # GODEBUG=schedtrace=0 in the environment measures without it.
 # Prints requests/s, p50/p95/p99 latency (redis-benchmark's CSV columns 5, 6, 7; before 2026-11-23 this
@@ -32,12 +34,17 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 pids=$(pgrep -f "vsdb-bench server --port 750" | tr '\n' ' ')
+master=$(redis-cli -p 7501 cluster slots | sed -n 4p)
+other=7501
+[ "$master" = 7501 ] && other=7502
+echo "master: 127.0.0.1:$master (CLUSTER SLOTS); other node: 127.0.0.1:$other" 
 # Unmeasured warm-up (a tenth of the requests, both servers): the figures are the steady state, not a
 # fresh process growing its heaps, buffers and TCP windows.
-for port in 7501 6390; do redis-benchmark -p $port -c 50 -n $((n / 10)) -t set -r 100000 -q >/dev/null 2>&1; done
+for port in $master 6390; do redis-benchmark -p $port -c 50 -n $((n / 10)) -t set -r 100000 -q >/dev/null 2>&1; done
 for test in set get; do
-  run vsdb 7501 50 "$n" $test $pids
+  run vsdb "$master" 50 "$n" $test $pids
   run redis 6390 50 "$n" $test $rs
 done
-run vsdb 7501 1 $((n / 10)) set $pids
+run vsdb "$master" 1 $((n / 10)) set $pids
+run vsdb-o "$other" 1 $((n / 10)) set $pids
 run redis 6390 1 $((n / 10)) set $rs

@@ -61,6 +61,10 @@ type ClusterConfig struct {
 	// member of the group answered, i.e. every replica applied it). Both are linearizable
 	// (docs/cluster.md, "Consistency"); "delivery" saves the replies' hop.
 	WriteAck string
+	// RelayDelay is how long the group's sequencer, idle, holds back the relay of what every member
+	// holds, waiting for a next write to carry it (group.Config.RelayDelay): the other replicas apply
+	// the last write up to this much later. Default 500 µs; negative: relay as soon as idle.
+	RelayDelay time.Duration
 	// Redirect is how a node answers a command for a shard it does not hold: "none" (default: it serves
 	// it through the group, so every node serves every command) or "moved" (Redis Cluster's -MOVED slot
 	// host:port to a ready replica of the key's shard, for clients that route by slot; keyless,
@@ -270,7 +274,8 @@ func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 	}
 	c.SetHashers(p.cfg.Hashers)
 	gn, err := group.New(group.Config{Self: p.cfg.Self, ListenAddr: p.cfg.PeerAddr, Peers: p.cfg.Peers,
-		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf, RaftStorage: p.raftStorage, Log: p.safeLog})
+		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf, RaftStorage: p.raftStorage, Log: p.safeLog,
+		RelayDelay: p.cfg.RelayDelay})
 	if err != nil {
 		return nil, err
 	}

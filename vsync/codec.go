@@ -23,7 +23,7 @@ Fields (u = uvarint, i = zigzag varint, s = u length + bytes, f = flag: presence
 	21 Frontier (u count, count × u)         22 Delivered u 23 OrderKnown u
 	24 State     25 Decision   (s: a nested structure, see appendState/appendDecision)
 	26 ChunkSeq u 27 Last f    28 P2PSeq u   29 Req s      30 Record s   31 Leader f
-	32 Held u
+	32 Held u     33 AllHeld u
 
 Messages nested in FlushState.Msgs and Decision.Msgs are bodies (no version byte), length-prefixed, a
 zero length standing for a nil pointer; nesting deeper than maxNestDepth is rejected.
@@ -83,6 +83,7 @@ const (
 	fRecord
 	fLeader
 	fHeld
+	fAllHeld
 	fieldCount
 )
 
@@ -140,6 +141,7 @@ func appendBody(dst []byte, m *Message, depth int) ([]byte, error) {
 	set(fRecord, m.Record != nil)
 	set(fLeader, m.Leader)
 	set(fHeld, m.Held != 0)
+	set(fAllHeld, m.AllHeld != 0)
 	dst = append(dst, byte(m.Kind))
 	dst = binary.AppendUvarint(dst, mask)
 	u := binary.AppendUvarint
@@ -195,6 +197,8 @@ func appendBody(dst []byte, m *Message, depth int) ([]byte, error) {
 			dst = u(dst, m.OrderKnown)
 		case fHeld:
 			dst = u(dst, m.Held)
+		case fAllHeld:
+			dst = u(dst, m.AllHeld)
 		case fState:
 			dst, err = appendNested(dst, func(b []byte) ([]byte, error) { return appendState(b, m.State, depth) })
 		case fDecision:
@@ -610,6 +614,8 @@ func (r *reader) body(m *Message, depth int) {
 			m.OrderKnown = r.uvarint()
 		case fHeld:
 			m.Held = r.uvarint()
+		case fAllHeld:
+			m.AllHeld = r.uvarint()
 		case fState:
 			sub := r.nested()
 			m.State = sub.state(depth)

@@ -387,16 +387,13 @@ func (m *Member) flushOutputs() {
 	}
 	if m.vs != nil {
 		m.vs.flushOrder(m)
-		if len(m.ackDue) > 0 {
-			for _, p := range sortedKeys(m.ackDue) {
-				if m.vs.rankOf(p) >= 0 {
+		if len(m.ackDue) > 0 || len(m.knownDue) > 0 {
+			// In rank order, so the sequencer (rank 0), which relays what it learns, hears first.
+			for _, p := range m.vs.view.Members {
+				switch {
+				case m.ackDue[p]:
 					m.send(m.vs.heartbeat(m, p, false))
-				}
-			}
-		}
-		if len(m.knownDue) > 0 {
-			for _, p := range sortedKeys(m.knownDue) {
-				if !m.ackDue[p] && m.vs.rankOf(p) >= 0 { // a full heartbeat says what the short one would
+				case m.knownDue[p]: // a full heartbeat says what the short one would
 					m.send(m.vs.knownBeat(m, p))
 				}
 			}
@@ -404,6 +401,28 @@ func (m *Member) flushOutputs() {
 		}
 		clear(m.ackDue)
 	}
+}
+
+// HasDeferred reports whether the member holds back output to batch it with later messages: the
+// sequencer's relay of AllHeld (view.go, knowHeld), which rides on its next MsgOrder or heartbeat.
+func (m *Member) HasDeferred() bool {
+	return m.phase == phaseMember && m.vs != nil && m.vs.relayDue(m)
+}
+
+// FlushDeferred sends what the member holds back (HasDeferred) at the next Ready. A driver calls it when
+// it has no input waiting, so an idle group's members deliver without waiting for a heartbeat; one that
+// never calls it is correct too, only the members other than the sequencer then deliver later.
+func (m *Member) FlushDeferred() {
+	if !m.HasDeferred() {
+		return
+	}
+	vs := m.vs
+	for a, id := range vs.view.Members {
+		if a != vs.me && !m.ackDue[id] {
+			m.knownDue[id] = true
+		}
+	}
+	vs.toldAllHeld = vs.allHeld
 }
 
 // Advance tells the member that rd was executed: its Entries are durable.

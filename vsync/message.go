@@ -116,6 +116,9 @@ type Message struct {
 	Delivered  uint64   `json:"dl,omitempty"` // order positions delivered
 	OrderKnown uint64   `json:"ok,omitempty"` // contiguous order positions known
 	Held       uint64   `json:"hd,omitempty"` // contiguous order positions known with their payloads
+	// AllHeld (from the sequencer, on MsgOrder and MsgHeartbeat): contiguous order positions that every
+	// member of the view reported holding (Held), relayed so members need not tell each other.
+	AllHeld uint64 `json:"ah,omitempty"`
 
 	// Flush.
 	State    *FlushState `json:"st,omitempty"`

@@ -13,7 +13,7 @@ func sampleMessages() []Message {
 		{Kind: MsgData, Group: "g", From: "n1#1", To: "n2#1", View: 3, Idx: 7, Tag: Tag{Sender: "n1#1", Seq: 9},
 			Flavour: FlavourSafe, Payload: []byte("hello"), AckReq: true, QueryID: 9},
 		{Kind: MsgOrder, Group: "g", From: "n0#1", View: 3, Pos: 10, Refs: []Ref{{Rank: 1, Idx: 2}, {Rank: 0, Idx: 5}}},
-		{Kind: MsgHeartbeat, Group: "g", From: "n0#1", View: 3, Frontier: []uint64{1, 2, 3}, Delivered: 4, OrderKnown: 5, Held: 4},
+		{Kind: MsgHeartbeat, Group: "g", From: "n0#1", View: 3, Frontier: []uint64{1, 2, 3}, Delivered: 4, OrderKnown: 5, Held: 4, AllHeld: 3},
 		{Kind: MsgFlushState, Group: "g", View: 3, Attempt: 2, State: &FlushState{Recv: []uint64{1}, Delivered: 1,
 			Records: []OrderRecord{{Pos: 1, Ref: Ref{Idx: 1}, Attempt: 1}}, Msgs: []*Message{{Kind: MsgData, Idx: 1}}, Applied: 1}},
 		{Kind: MsgFlushDecision, Decision: &Decision{UpTo: []uint64{3, 4}, Base: 2, Records: []OrderRecord{{Pos: 3}}}},

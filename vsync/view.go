@@ -37,6 +37,8 @@ type vstate struct {
 	unpersisted map[Tag][]Ref       // held SafeSends waiting for the log (persisted false), by tag
 	orderKnown  uint64              // contiguous positions with records
 	held        uint64              // contiguous positions with records and payloads (knowHeld)
+	allHeld     uint64              // contiguous positions every member holds, as far as known (see knowHeld)
+	toldAllHeld uint64              // sequencer: the allHeld last sent to every member
 	delivered   uint64              // positions delivered
 	stablePos   uint64              // records at positions ≤ stablePos were released
 
@@ -296,6 +298,13 @@ func (m *Member) logSafe(msg *heldMsg) {
 		e.View, e.Rank, e.Idx = msg.RView, msg.RRank, msg.RIdx
 	}
 	m.out.Entries = append(m.out.Entries, e)
+	if msg.Replay && msg.RBallot != 0 {
+		// A replay carries its original place: log it with the payload, as its delivery would, so a
+		// later recovery by this process alone (it crashed before the replays were delivered) still
+		// sorts it where it first belonged, not by (rank, index) at the end of its view.
+		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos,
+			Rank: msg.RRank, Idx: msg.RIdx, Ballot: msg.RBallot})
+	}
 }
 
 // Log states of a tag in Member.logged.
@@ -381,12 +390,8 @@ func (vs *vstate) deliverOrdered(m *Member) {
 	if m.wc != nil {
 		return
 	}
-	known := vs.orderKnown
-	for a := range vs.peers {
-		if a != vs.me {
-			known = min(known, vs.peers[a].held)
-		}
-	}
+	known := vs.peersHeld()
+	known = min(vs.orderKnown, max(known, vs.allHeld))
 	for vs.delivered < known {
 		rec := vs.records.get(vs.delivered + 1)
 		if rec.Pos == 0 {
@@ -474,11 +479,25 @@ func (vs *vstate) knowRecords() {
 
 /*
 knowHeld advances held, the contiguous positions whose record and payload this member holds (or that it
-delivered), and when it moved tells every member at once (a short heartbeat, see onOrder). Members gate
-delivery on every other member's held, not on its records alone: so when any member delivers position
-p, every member of the view holds p's payload, and an application may acknowledge a write at its own
-delivery (uniform: no survivor of any failure lacks what anyone delivered). held ≤ orderKnown. The
-sequencer does not tell (tell false): it orders only what it holds, and its MsgOrder says so.
+delivered). Members gate delivery on every member holding the position, not on its record alone: so
+when any member delivers p, every member of the view holds p's payload, and an application may
+acknowledge a write at its own delivery (uniform: no survivor of any failure lacks what anyone
+delivered). held ≤ orderKnown.
+
+Who learns a member's held, and when (the relay through the sequencer):
+  - when it moved (tell), the member tells at once (a short heartbeat, see flushOutputs) the sequencer
+    and the senders of the positions that became held: a sender acknowledging at its own delivery
+    learns from each member directly, one hop after the member received what it lacked;
+  - the sequencer computes allHeld, the minimum of every member's held, and relays it on every MsgOrder
+    and heartbeat, and in a short heartbeat to every member once its driver is idle (FlushDeferred), so
+    the other members learn it without telling each other (one message per member and position where
+    telling everyone took one per pair);
+  - full heartbeats still carry Held to everyone, so delivery never depends on the relay alone.
+
+A member's allHeld is the largest AllHeld the sequencer of its view sent (the sequencer's own is the
+minimum it computed): every member held at least that much when it was sent, so the delivery gate
+min(orderKnown, max(allHeld, min over peers of held)) never admits a position some member lacks.
+The sequencer does not tell (tell false): it orders only what it holds, and its MsgOrder says so.
 */
 func (vs *vstate) knowHeld(m *Member, tell bool) {
 	before := vs.held
@@ -489,13 +508,51 @@ func (vs *vstate) knowHeld(m *Member, tell bool) {
 		}
 		vs.held = p
 	}
-	if tell && vs.held > before && !vs.frozen {
-		for a, id := range vs.view.Members {
-			if a != vs.me && !m.ackDue[id] {
-				m.knownDue[id] = true
-			}
+	if vs.held == before {
+		return
+	}
+	vs.noteAllHeld()
+	if !tell || vs.frozen {
+		return
+	}
+	vs.tellHeld(m, 0)
+	for p := before + 1; p <= vs.held; p++ {
+		vs.tellHeld(m, vs.records.get(p).Ref.Rank)
+	}
+}
+
+// tellHeld makes a short heartbeat to the member of rank a due (unless a full one is).
+func (vs *vstate) tellHeld(m *Member, a int) {
+	if a == vs.me || a < 0 || a >= len(vs.view.Members) {
+		return
+	}
+	if id := vs.view.Members[a]; !m.ackDue[id] {
+		m.knownDue[id] = true
+	}
+}
+
+// peersHeld returns the minimum held the other members reported (orderKnown if there are none).
+func (vs *vstate) peersHeld() uint64 {
+	known := vs.orderKnown
+	for a := range vs.peers {
+		if a != vs.me {
+			known = min(known, vs.peers[a].held)
 		}
 	}
+	return known
+}
+
+// noteAllHeld recomputes the sequencer's allHeld from its own and every member's reported held.
+func (vs *vstate) noteAllHeld() {
+	if vs.me != 0 {
+		return
+	}
+	vs.allHeld = max(vs.allHeld, min(vs.held, vs.peersHeld()))
+}
+
+// relayDue reports whether the sequencer has an allHeld that not every member was sent yet.
+func (vs *vstate) relayDue(m *Member) bool {
+	return vs.me == 0 && !vs.frozen && m.wc == nil && vs.allHeld > vs.toldAllHeld
 }
 
 // flushOrder sends the sequencer's new records in batches.
@@ -510,12 +567,14 @@ func (vs *vstate) flushOrder(m *Member) {
 			last = first + uint64(m.cfg.OrderBatchMax) - 1
 		}
 		vs.broadcast(m, vs.orderMsg(m, first, last))
+		vs.toldAllHeld = max(vs.toldAllHeld, vs.allHeld)
 		vs.unsentPos = last
 	}
 }
 
 func (vs *vstate) orderMsg(m *Member, first, last uint64) Message {
-	msg := Message{Kind: MsgOrder, Group: m.cfg.Group, From: m.cfg.Self, View: vs.view.ID, Pos: first}
+	msg := Message{Kind: MsgOrder, Group: m.cfg.Group, From: m.cfg.Self, View: vs.view.ID, Pos: first,
+		AllHeld: vs.relayedAllHeld()}
 	for p := first; p <= last; p++ {
 		msg.Refs = append(msg.Refs, vs.records.get(p).Ref)
 	}
@@ -561,6 +620,7 @@ func (vs *vstate) onOrder(m *Member, msg *Message) {
 		vs.peers[0].orderKnown = last
 		vs.peers[0].held = max(vs.peers[0].held, last)
 	}
+	vs.allHeld = max(vs.allHeld, msg.AllHeld)
 	// Everyone must know a position, and hold its payload, before anyone delivers it (so a flush after
 	// any failures still finds every delivered position and payload at every survivor): knowHeld tells
 	// every member at once.
@@ -589,7 +649,16 @@ func (vs *vstate) heartbeat(m *Member, to string, ackReq bool) Message {
 		vs.peers[a].toldRecv = fr[a]
 	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
-		Frontier: fr, Delivered: delivered, OrderKnown: known, Held: held, AckReq: ackReq}
+		Frontier: fr, Delivered: delivered, OrderKnown: known, Held: held, AllHeld: vs.relayedAllHeld(), AckReq: ackReq}
+}
+
+// relayedAllHeld is the AllHeld this member's messages carry: the sequencer's allHeld, 0 elsewhere and
+// once frozen (a flush decision's records are not the sequencer's).
+func (vs *vstate) relayedAllHeld() uint64 {
+	if vs.me != 0 || vs.frozen {
+		return 0
+	}
+	return vs.allHeld
 }
 
 // knownBeat is the short heartbeat that only says which records this member knows (no frontiers).
@@ -599,7 +668,7 @@ func (vs *vstate) knownBeat(m *Member, to string) Message {
 		known, held, delivered = vs.frozenKnown, vs.frozenHeld, vs.frozenDelivered
 	}
 	return Message{Kind: MsgHeartbeat, Group: m.cfg.Group, From: m.cfg.Self, To: to, View: vs.view.ID,
-		Delivered: delivered, OrderKnown: known, Held: held}
+		Delivered: delivered, OrderKnown: known, Held: held, AllHeld: vs.relayedAllHeld()}
 }
 
 // onHeartbeat records a peer's frontiers, retransmits what it lacks, and makes a release due.
@@ -621,6 +690,10 @@ func (vs *vstate) onHeartbeat(m *Member, a int, msg *Message) {
 	if msg.Held > p.held {
 		p.held = msg.Held
 	}
+	if a == 0 && !vs.frozen {
+		vs.allHeld = max(vs.allHeld, msg.AllHeld)
+	}
+	vs.noteAllHeld()
 	if msg.AckReq {
 		m.ackDue[msg.From] = true
 	}

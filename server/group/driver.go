@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/vsdb/vsdb/vsync"
@@ -145,6 +146,8 @@ type driver struct {
 	riOK                bool
 	delivView, delivPos uint64
 	delivMoved          bool
+	relay               *time.Timer // RelayDelay after the member's deferred output appeared (armed: relayArmed)
+	relayArmed          bool
 }
 
 func newDriver(n *Node, name string, m *vsync.Member, app Application) *driver {
@@ -168,18 +171,29 @@ func (d *driver) run() {
 	defer d.ri.stop()
 	t := time.NewTicker(d.n.cfg.Tick)
 	defer t.Stop()
+	d.relay = time.NewTimer(time.Hour)
+	d.relay.Stop()
+	defer d.relay.Stop()
 	if err := d.m.Join(); err != nil {
 		panic(fmt.Sprintf("group: join of a fresh member: %v", err))
 	}
 	d.process()
 	for d.stopErr == nil {
+		d.idle()
 		props := d.props
 		if d.parked != nil {
 			props = nil // backpressure: take no proposal until the parked one is accepted
 		}
+		var relay <-chan time.Time
+		if d.relayArmed {
+			relay = d.relay.C
+		}
 		select {
 		case <-d.n.stop:
 			return
+		case <-relay:
+			d.relayArmed = false
+			d.m.FlushDeferred()
 		case <-t.C:
 			d.m.Tick()
 		case msgs := <-d.inbox:
@@ -216,6 +230,38 @@ func (d *driver) run() {
 		}
 	}
 	d.n.removeDriver(d)
+}
+
+// idle handles the member's deferred output (vsync.Member.FlushDeferred: the sequencer's relay of what
+// every member holds) when no input is waiting: it arms the relay timer (RelayDelay), which the next
+// MsgOrder makes moot (it carries the relay; the timer is then stopped), or, with a negative
+// RelayDelay, flushes it at once. Before that it yields, so the goroutines this turn readied (a
+// client's acknowledgement) run before the relay's messages are written; what arrives meanwhile is
+// taken first.
+func (d *driver) idle() {
+	if !d.m.HasDeferred() {
+		if d.relayArmed {
+			d.relay.Stop()
+			d.relayArmed = false
+		}
+		return
+	}
+	if len(d.inbox) > 0 || (d.parked == nil && len(d.props) > 0) {
+		return
+	}
+	if delay := d.n.cfg.RelayDelay; delay > 0 {
+		if !d.relayArmed {
+			d.relay.Reset(delay)
+			d.relayArmed = true
+		}
+		return
+	}
+	runtime.Gosched()
+	if len(d.inbox) > 0 || (d.parked == nil && len(d.props) > 0) {
+		return
+	}
+	d.m.FlushDeferred()
+	d.process()
 }
 
 func (d *driver) step(msgs []vsync.Message) {
