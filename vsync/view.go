@@ -301,7 +301,10 @@ func (m *Member) logSafe(msg *heldMsg) {
 	if msg.Replay && msg.RBallot != 0 {
 		// A replay carries its original place: log it with the payload, as its delivery would, so a
 		// later recovery by this process alone (it crashed before the replays were delivered) still
-		// sorts it where it first belonged, not by (rank, index) at the end of its view.
+		// sorts it where it first belonged, not by (rank, index) at the end of its view. Founders may
+		// send one tag with different places (a flush decision moved it: a higher ballot); a recovery
+		// takes the highest ballot logged, so a process that received only a lower one before crashing
+		// may still sort it where the restart view did not. That case remains open.
 		m.out.Entries = append(m.out.Entries, LogEntry{Group: m.cfg.Group, Tag: msg.Tag, View: msg.RView, Pos: msg.RPos,
 			Rank: msg.RRank, Idx: msg.RIdx, Ballot: msg.RBallot})
 	}
