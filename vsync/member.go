@@ -417,10 +417,8 @@ func (m *Member) FlushDeferred() {
 		return
 	}
 	vs := m.vs
-	for a, id := range vs.view.Members {
-		if a != vs.me && !m.ackDue[id] {
-			m.knownDue[id] = true
-		}
+	for a := range vs.view.Members {
+		vs.tellHeld(m, a)
 	}
 	vs.toldAllHeld = vs.allHeld
 }

@@ -393,8 +393,7 @@ func (vs *vstate) deliverOrdered(m *Member) {
 	if m.wc != nil {
 		return
 	}
-	known := vs.peersHeld()
-	known = min(vs.orderKnown, max(known, vs.allHeld))
+	known := min(vs.orderKnown, max(vs.peersHeld(), vs.allHeld))
 	for vs.delivered < known {
 		rec := vs.records.get(vs.delivered + 1)
 		if rec.Pos == 0 {
@@ -519,8 +518,12 @@ func (vs *vstate) knowHeld(m *Member, tell bool) {
 		return
 	}
 	vs.tellHeld(m, 0)
+	last := 0 // runs of one sender's positions mark it once
 	for p := before + 1; p <= vs.held; p++ {
-		vs.tellHeld(m, vs.records.get(p).Ref.Rank)
+		if r := vs.records.get(p).Ref.Rank; r != last {
+			vs.tellHeld(m, r)
+			last = r
+		}
 	}
 }
 
@@ -626,7 +629,7 @@ func (vs *vstate) onOrder(m *Member, msg *Message) {
 	vs.allHeld = max(vs.allHeld, msg.AllHeld)
 	// Everyone must know a position, and hold its payload, before anyone delivers it (so a flush after
 	// any failures still finds every delivered position and payload at every survivor): knowHeld tells
-	// every member at once.
+	// the sequencer and the positions' senders at once, and the sequencer relays AllHeld.
 	vs.knowHeld(m, true)
 	vs.deliverOrdered(m)
 }
