@@ -6,6 +6,7 @@
 #   client SET (latency) against the master and against another node (one more hop inside the group).
 # The vsdb binary runs with GODEBUG=schedtrace=2147483647 (it adds it itself; docs/configuration.md);
 # GODEBUG=schedtrace=0 in the environment measures without it.
+# Then the one-client SETs again with exact percentiles (vsdb bench latency).
 # Prints requests/s, p50/p95/p99 latency (redis-benchmark's CSV columns 5, 6, 7; before 2026-11-23 this
 # script printed column 6, the p95, under the name p50), and the summed CPU (utime+stime of every server process) per request.
 # Needs: go, redis-server, redis-benchmark. Ports 7500-7800 and 6390.
@@ -48,3 +49,9 @@ done
 run vsdb "$master" 1 $((n / 10)) set $pids
 run vsdb-o "$other" 1 $((n / 10)) set $pids
 run redis 6390 1 $((n / 10)) set $rs
+# The same one-client SET load, timed per request without histogram buckets (redis-benchmark's
+# percentiles are 8 µs buckets near 150 µs): vsdb bench latency, a Go client.
+for t in "vsdb $master" "vsdb-o $other" "redis 6390"; do
+  set -- $t
+  printf '%-6s SET  c=1   exact: %s\n' "$1" "$(/tmp/vsdb-bench bench latency --addr "127.0.0.1:$2" --requests $((n / 10)))"
+done

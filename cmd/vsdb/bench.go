@@ -12,7 +12,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Side-by-side benchmarks (see docs/benchmarks.md)"}
-	cmd.AddCommand(newBenchRedisCompareCmd(), newBenchVsyncCmd(), newBenchQueryCmd())
+	cmd.AddCommand(newBenchRedisCompareCmd(), newBenchVsyncCmd(), newBenchQueryCmd(), newBenchLatencyCmd())
 	return cmd
 }
 
@@ -72,5 +72,30 @@ func newBenchRedisCompareCmd() *cobra.Command {
 	f.StringVar(&redisServer, "redis-server", "redis-server", "redis-server binary")
 	f.StringVar(&redisBench, "redis-benchmark", "redis-benchmark", "redis-benchmark binary")
 	f.StringVar(&docsPath, "write", "", "also write the report as Markdown to this file (e.g. docs/bench-redis-compare.md)")
+	return cmd
+}
+
+func newBenchLatencyCmd() *cobra.Command {
+	var o bench.LatencyOptions
+	cmd := &cobra.Command{
+		Use:   "latency",
+		Short: "One client's SET round trips against a RESP server, with exact percentiles (redis-benchmark's are 8 µs buckets near 150 µs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := bench.MeasureSetLatency(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Addr, "addr", "127.0.0.1:6379", "the server's RESP address")
+	f.IntVar(&o.Requests, "requests", 20000, "timed SETs")
+	f.IntVar(&o.Warmup, "warmup", 2000, "untimed SETs first (negative: none)")
+	f.IntVar(&o.KeySpace, "keyspace", bench.DefaultKeySpace, "distinct keys, chosen at random (redis-benchmark -r)")
+	f.IntVar(&o.ValueBytes, "value-bytes", 3, "value size (redis-benchmark -d)")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed of the key choice")
 	return cmd
 }

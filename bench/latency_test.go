@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSummarizeNearestRank(t *testing.T) {
+	var samples []time.Duration
+	for i := 100; i >= 1; i-- { // 100 µs down to 1 µs: the order must not matter
+		samples = append(samples, time.Duration(i)*time.Microsecond)
+	}
+	r := summarize(samples)
+	want := LatencyResult{Requests: 100, Mean: 50500 * time.Nanosecond, P50: 50 * time.Microsecond,
+		P95: 95 * time.Microsecond, P99: 99 * time.Microsecond, Min: time.Microsecond, Max: 100 * time.Microsecond}
+	if r != want {
+		t.Fatalf("summarize = %+v, want %+v", r, want)
+	}
+	if samples[0] != 100*time.Microsecond {
+		t.Fatal("summarize sorted its input")
+	}
+	if r := summarize([]time.Duration{7}); r.P50 != 7 || r.P99 != 7 || r.Requests != 1 {
+		t.Fatalf("one sample: %+v", r)
+	}
+}
+
+// fakeServer answers each RESP command read from conn with reply(n, args), n counting from 0.
+func fakeServer(t *testing.T, conn net.Conn, reply func(n int, args []string) string) {
+	rd := bufio.NewReader(conn)
+	for n := 0; ; n++ {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(line, "*") {
+			t.Errorf("request %d starts %q", n, line)
+			return
+		}
+		var args []string
+		for range int(line[1] - '0') {
+			if _, err := rd.ReadString('\n'); err != nil { // $len
+				return
+			}
+			a, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			args = append(args, strings.TrimSuffix(a, "\r\n"))
+		}
+		if _, err := io.WriteString(conn, reply(n, args)); err != nil {
+			return
+		}
+	}
+}
+
+func TestMeasureSetLatency(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	keys := map[string]bool{}
+	go func() {
+		defer server.Close()
+		fakeServer(t, server, func(n int, args []string) string {
+			if len(args) != 3 || args[0] != "SET" || !strings.HasPrefix(args[1], "key:") || args[2] != "xxxxx" {
+				t.Errorf("request %d is %q", n, args)
+			}
+			keys[args[1]] = true
+			return "+OK\r\n"
+		})
+	}()
+	r, err := measureSetLatency(client, LatencyOptions{Requests: 300, Warmup: 50, KeySpace: 10, ValueBytes: 5}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 300 || r.Min <= 0 || r.P50 < r.Min || r.P99 < r.P50 || r.Max < r.P99 {
+		t.Fatalf("result %+v", r)
+	}
+	client.Close()
+	if len(keys) < 2 || len(keys) > 10 {
+		t.Fatalf("%d distinct keys, want 2..10 (KeySpace 10)", len(keys))
+	}
+}
+
+func TestMeasureSetLatencyErrorReply(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	go func() {
+		defer server.Close()
+		fakeServer(t, server, func(n int, _ []string) string {
+			if n == 3 {
+				return "-CLUSTERDOWN The cluster is down\r\n"
+			}
+			return "+OK\r\n"
+		})
+	}()
+	_, err := measureSetLatency(client, LatencyOptions{Requests: 10, Warmup: -1}.withDefaults())
+	if !errors.Is(err, ErrLatency) || !strings.Contains(err.Error(), "CLUSTERDOWN") || !strings.Contains(err.Error(), "reply 3") {
+		t.Fatalf("err = %v, want ErrLatency naming reply 3 and its text", err)
+	}
+}
+
+func TestMeasureSetLatencyDialError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if _, err := MeasureSetLatency(context.Background(), LatencyOptions{Addr: addr}); !errors.Is(err, ErrLatency) {
+		t.Fatalf("err = %v, want ErrLatency", err)
+	}
+}
