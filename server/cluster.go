@@ -65,10 +65,6 @@ type ClusterConfig struct {
 	// holds, waiting for a next write to carry it (group.Config.RelayDelay): the other replicas apply
 	// the last write up to this much later. Default 500 µs; negative: relay as soon as idle.
 	RelayDelay time.Duration
-	// NoInlineWrites makes the group's drivers queue every peer envelope for the transport's writer
-	// goroutines (group.Config.NoInlineWrites). Default false: a driver with no input waiting writes its
-	// envelopes itself, one goroutine hand-off less per envelope at light load.
-	NoInlineWrites bool
 	// Redirect is how a node answers a command for a shard it does not hold: "none" (default: it serves
 	// it through the group, so every node serves every command) or "moved" (Redis Cluster's -MOVED slot
 	// host:port to a ready replica of the key's shard, for clients that route by slot; keyless,
@@ -279,7 +275,7 @@ func (p *clusterPlane) newInstance(inc uint64) (*instance, error) {
 	c.SetHashers(p.cfg.Hashers)
 	gn, err := group.New(group.Config{Self: p.cfg.Self, ListenAddr: p.cfg.PeerAddr, Peers: p.cfg.Peers,
 		Oracle: p.cfg.Oracle, Incarnation: inc, Logf: p.logf, RaftStorage: p.raftStorage, Log: p.safeLog,
-		RelayDelay: p.cfg.RelayDelay, NoInlineWrites: p.cfg.NoInlineWrites})
+		RelayDelay: p.cfg.RelayDelay})
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,6 @@ func serverFlags(fs *pflag.FlagSet) {
 	fs.String("cluster-redirect", "none", "a command for a shard this node does not hold: none (serve it through the group) or moved (answer -MOVED slot host:port) (cluster)")
 	fs.Int("cluster-query-fanout", 0, "fan-out of a cut query's combining tree, 1 to 64 (cluster; 0 = default 2)")
 	fs.Int("cluster-write-batch-max-cmds", 0, "most strict-write commands in one ordered op (group commit), 1 to 65536 (cluster; 0 = default 1024)")
-	fs.Bool("cluster-no-inline-writes", false, "queue every peer envelope for the transport's writer goroutines instead of writing it from the group's driver when the driver is idle (cluster)")
 	fs.Duration("cluster-relay-delay", 0, "how long the idle sequencer holds back the relay of what every replica holds, for the next write to carry it; the other replicas apply the last write up to this much later (cluster; default 500µs; negative: at once)")
 	fs.String("cluster-write-ack", "", "when a strict write is acknowledged: delivery (at this node's own ordered delivery, when it is a replica of the write's shard) or all (once every replica applied it) (cluster; default delivery)")
 	fs.Int("cluster-write-batches-in-flight", 0, "most strict-write ops of this node in the group at once, 1 to 256 (cluster; 0 = default 1)")
@@ -73,7 +72,7 @@ func clusterConfig(v *viper.Viper) (*server.ClusterConfig, []error) {
 	}
 	var errs []error
 	cc := &server.ClusterConfig{Self: peer.NodeID(id), PeerAddr: v.GetString("cluster-peer-addr"),
-		Peers: map[peer.NodeID]string{}, AnnounceAddr: v.GetString("cluster-announce"), DataDir: v.GetString("cluster-data-dir"), Consistency: v.GetString("cluster-consistency"), QueryFanout: v.GetInt("cluster-query-fanout"), WriteBatchMaxCmds: v.GetInt("cluster-write-batch-max-cmds"), WriteBatchesInFlight: v.GetInt("cluster-write-batches-in-flight"), WriteAck: v.GetString("cluster-write-ack"), RelayDelay: v.GetDuration("cluster-relay-delay"), NoInlineWrites: v.GetBool("cluster-no-inline-writes"), Redirect: v.GetString("cluster-redirect"),
+		Peers: map[peer.NodeID]string{}, AnnounceAddr: v.GetString("cluster-announce"), DataDir: v.GetString("cluster-data-dir"), Consistency: v.GetString("cluster-consistency"), QueryFanout: v.GetInt("cluster-query-fanout"), WriteBatchMaxCmds: v.GetInt("cluster-write-batch-max-cmds"), WriteBatchesInFlight: v.GetInt("cluster-write-batches-in-flight"), WriteAck: v.GetString("cluster-write-ack"), RelayDelay: v.GetDuration("cluster-relay-delay"), Redirect: v.GetString("cluster-redirect"),
 		DHT: dht.Params{RF: v.GetInt("cluster-rf"), ExpectedGroupSize: v.GetInt("cluster-expected-size"), MinGroupSize: v.GetInt("cluster-min-size")}}
 	if id < 0 {
 		errs = append(errs, fmt.Errorf("cluster-node: %d must be positive", id))

@@ -39,10 +39,6 @@ type Config struct {
 	// the members other than the sequencer deliver (and serve reads waiting on a write) up to this much
 	// later when writes stop, and under steady writes the relay costs no messages. Default 500 µs; a negative value relays as soon as the driver is idle.
 	RelayDelay time.Duration
-	// NoInlineWrites makes drivers queue every envelope for the transport's writer goroutines
-	// (peer.Config.NoInlineWrites). By default a driver with no input waiting writes its envelopes
-	// itself (peer.Transport.SendInline), which saves a goroutine hand-off per envelope at light load.
-	NoInlineWrites bool
 	// InboxBatches bounds each driver's inbound queue, in received envelopes; when it is full, received
 	// messages are dropped and counted (vsync retransmits). Default 8192.
 	InboxBatches int

@@ -330,9 +330,6 @@ func (d *driver) propose(p *proposal) {
 	}
 }
 
-// quiet reports whether no input waits for the driver.
-func (d *driver) quiet() bool { return len(d.inbox) == 0 && len(d.props) == 0 && d.parked == nil }
-
 // readyRoundsMax bounds Ready rounds per input; a member that always has more is a vsync bug.
 const readyRoundsMax = 10000
 
@@ -363,9 +360,6 @@ func (d *driver) process() {
 			}
 		}
 		if len(rd.Messages) > 0 {
-			// Write from this goroutine only when no input waits: a busy driver's envelopes are
-			// coalesced by the transport's writers.
-			d.out.inline = d.quiet()
 			d.n.sendMessages(d.out, rd.Messages)
 		}
 		for i := range rd.Events {

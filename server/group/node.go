@@ -78,7 +78,6 @@ func New(cfg Config) (*Node, error) {
 		cfg.Transport(&pc)
 	}
 	pc.Self, pc.ListenAddr, pc.Incarnation, pc.ClusterID = cfg.Self, cfg.ListenAddr, cfg.Incarnation, cfg.ClusterID
-	pc.NoInlineWrites = pc.NoInlineWrites || cfg.NoInlineWrites
 	if pc.Logf == nil {
 		pc.Logf = cfg.Logf
 	}
@@ -296,10 +295,6 @@ type outbox struct {
 	order   []route
 	batches map[route]*outBatch
 	scratch []byte // one encoded message
-	// inline: the sender expects to send nothing more soon, so envelopes may be written from its
-	// goroutine (peer.Transport.SendInline) rather than queued for the transport's writers, which
-	// coalesce a busy sender's envelopes into fewer writes.
-	inline bool
 }
 
 func newOutbox() *outbox { return &outbox{batches: map[route]*outBatch{}} }
@@ -339,7 +334,7 @@ func (n *Node) sendMessages(ob *outbox, msgs []vsync.Message) {
 			panic(fmt.Sprintf("group: marshal %v: %v", msg.Kind, err)) // vsync produced an unencodable message
 		}
 		if b.count > 0 && len(b.bodies)+len(ob.scratch) > maxEnvelopeBodyBytes || b.count == maxEnvelopeMessages {
-			n.transmit(r, b, false)
+			n.transmit(r, b)
 		}
 		b.bodies = binary.AppendUvarint(b.bodies, uint64(len(ob.scratch)))
 		b.bodies = append(b.bodies, ob.scratch...)
@@ -355,7 +350,7 @@ func (n *Node) sendMessages(ob *outbox, msgs []vsync.Message) {
 			n.toGroup(r.group, b.local)
 			b.local = nil
 		case b.count > 0:
-			n.transmit(r, b, ob.inline)
+			n.transmit(r, b)
 		}
 	}
 	ob.order = ob.order[:0]
@@ -391,27 +386,23 @@ func (n *Node) sendRaft(msgs []membership.RaftMessage) {
 		bodies[id] = append(bodies[id], b)
 	}
 	for _, id := range order {
-		n.send(id, encodeEnvelope(nil, KindRaft, "", bodies[id]), false)
+		n.send(id, encodeEnvelope(nil, KindRaft, "", bodies[id]))
 	}
 }
 
-func (n *Node) transmit(r route, b *outBatch, inline bool) {
+func (n *Node) transmit(r route, b *outBatch) {
 	env := appendEnvelopeHeader(make([]byte, 0, envelopeHeaderMaxBytes+len(b.bodies)), r.kind, r.group, b.count)
 	env = append(env, b.bodies...)
 	b.bodies, b.count = b.bodies[:0], 0
 	if cap(b.bodies) > 2*maxEnvelopeBodyBytes {
 		b.bodies = nil
 	}
-	n.send(r.node, env, inline)
+	n.send(r.node, env)
 }
 
-// send hands one envelope to the transport; inline: see outbox.inline.
-func (n *Node) send(to peer.NodeID, env []byte, inline bool) {
-	send := n.tr.Send
-	if inline {
-		send = n.tr.SendInline
-	}
-	if err := send(to, env); err != nil {
+// send hands one envelope to the transport.
+func (n *Node) send(to peer.NodeID, env []byte) {
+	if err := n.tr.Send(to, env); err != nil {
 		n.sendDropped.Add(1)
 		if !errors.Is(err, peer.ErrQueueFull) && !errors.Is(err, peer.ErrClosed) {
 			n.logf("group: send to node %d: %v", to, err)

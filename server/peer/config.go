@@ -34,11 +34,6 @@ type Config struct {
 	// BatchBytes is how many bytes of queued frames one write coalesces. Default 256 KiB.
 	BatchBytes int
 
-	// NoInlineWrites makes SendInline queue its frame for the peer's owner loop, as Send does. By default
-	// a SendInline that finds the peer connected, idle and with an empty queue writes the frame itself
-	// with one non-blocking write (see inline.go), which saves a goroutine hand-off per frame.
-	NoInlineWrites bool
-
 	// DialTimeout bounds one TCP connect. Default 2 s.
 	DialTimeout time.Duration
 	// HandshakeTimeout bounds the handshake of one connection. Default 2 s.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/vsdb/vsdb/protocol"
@@ -23,7 +22,6 @@ const handshakeMaxBytes = 1 << 10
 // conn is one TCP connection to a peer that completed its handshake.
 type conn struct {
 	nc        net.Conn
-	raw       syscall.RawConn           // nc's descriptor for inline writes (inline.go); nil if nc has none
 	fr        *protocol.PeerFrameReader // over a bufio.Reader of nc; it may hold frames read with the handshake
 	p         *peer
 	remote    NodeID // the peer's node id from its handshake
@@ -62,7 +60,7 @@ func (t *Transport) readHello(nc net.Conn, want NodeID) (*conn, error) {
 	}
 	// The data frames that follow use the same buffered reader (it may already hold some of them).
 	fr := protocol.NewPeerFrameReader(br, t.cfg.MaxFrameBytes)
-	return &conn{nc: nc, raw: rawConn(nc), fr: fr, remote: id, remoteInc: hs.Incarnation}, nil
+	return &conn{nc: nc, fr: fr, remote: id, remoteInc: hs.Incarnation}, nil
 }
 
 func setNoDelay(nc net.Conn) {

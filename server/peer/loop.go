@@ -52,51 +52,19 @@ func (p *peer) run() {
 			p.redial, backoff, nextDial = false, 0, time.Time{}
 		}
 		if c != nil {
-			if p.writing { // a Send is writing inline; it signals when done
-				p.mu.Unlock()
-				if !p.wait(0) {
-					return
-				}
-				continue
-			}
-			rest := p.rest
-			if rest != nil && p.restConn != c { // the half-written frame's connection is gone
-				t.stats.framesLost.Add(1)
-				rest = nil
-			}
-			p.rest, p.restConn = nil, nil
 			batch = p.queue.popBatch(batch[:0], t.cfg.BatchBytes, protocol.PeerFrameHeaderBytes)
-			write := len(batch) > 0 || rest != nil
-			p.writing = write
 			p.mu.Unlock()
-			if !write {
+			if len(batch) == 0 {
 				if !p.wait(0) {
 					return
 				}
 				continue
 			}
-			var err error
-			if rest != nil {
-				if _, err = c.nc.Write(rest); err != nil {
-					t.stats.framesLost.Add(1)
-				} else {
-					t.stats.framesSent.Add(1) // its payload bytes are not counted
-				}
-			}
-			n := 0
-			if err == nil && len(batch) > 0 {
-				n, err = w.write(c.nc, batch, t.cfg.BatchBytes)
-			}
+			n, err := w.write(c.nc, batch, t.cfg.BatchBytes)
 			clear(batch) // drop references to written payloads
-			p.mu.Lock()
-			p.writing = false
-			p.mu.Unlock()
 			if err != nil {
 				t.stats.framesLost.Add(uint64(len(batch)))
 				t.lost(c, err)
-				continue
-			}
-			if len(batch) == 0 {
 				continue
 			}
 			t.stats.writes.Add(1)

@@ -6,9 +6,7 @@ import "sync/atomic"
 type Stats struct {
 	FramesSent     uint64 // data frames written to a socket
 	BytesSent      uint64 // their payload bytes
-	Writes         uint64 // socket writes (each coalesces one batch, or is one inline frame)
-	InlineWrites   uint64 // frames a Send wrote itself, whole, without the owner loop (inline.go)
-	InlinePartial  uint64 // inline writes the socket took only in part (the owner loop wrote the rest)
+	Writes         uint64 // socket writes (each coalesces one batch)
 	FramesReceived uint64 // data frames decoded from a socket
 	BytesReceived  uint64 // their payload bytes
 	FramesLost     uint64 // frames dropped: in a failed write, from a removed peer's queue, or read from a replaced connection
@@ -28,16 +26,15 @@ type Stats struct {
 
 // counters are the live Stats, updated atomically.
 type counters struct {
-	framesSent, bytesSent, writes, inlineWrites, inlinePartial, framesReceived, bytesReceived, framesLost, queueFull atomic.Uint64
-	checksumErrors, frameErrors                                                                                      atomic.Uint64
-	dials, dialFailures, handshakeFailures                                                                           atomic.Uint64
-	connsAdopted, connsRefused, connsReplaced, connsLost                                                             atomic.Uint64
+	framesSent, bytesSent, writes, framesReceived, bytesReceived, framesLost, queueFull atomic.Uint64
+	checksumErrors, frameErrors                                                         atomic.Uint64
+	dials, dialFailures, handshakeFailures                                              atomic.Uint64
+	connsAdopted, connsRefused, connsReplaced, connsLost                                atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
 		FramesSent: c.framesSent.Load(), BytesSent: c.bytesSent.Load(), Writes: c.writes.Load(),
-		InlineWrites: c.inlineWrites.Load(), InlinePartial: c.inlinePartial.Load(),
 		FramesReceived: c.framesReceived.Load(), BytesReceived: c.bytesReceived.Load(),
 		FramesLost: c.framesLost.Load(), QueueFull: c.queueFull.Load(),
 		ChecksumErrors: c.checksumErrors.Load(), FrameErrors: c.frameErrors.Load(),

@@ -58,15 +58,6 @@ type peer struct {
 	maxInc      uint64     // largest incarnation seen in a handshake from this node
 	redial      bool       // SetPeer changed the address: dial without waiting for the backoff
 	queue       frameQueue
-	// writing is true while one goroutine writes to conn: the owner loop (a batch) or a Send writing
-	// inline (see inline.go). Nobody else writes then.
-	writing bool
-	// rest is the unwritten tail of a frame an inline write left half written on restConn; the owner loop
-	// writes it before anything else, or drops it if restConn is no longer current.
-	rest     []byte
-	restConn *conn
-	// inlineBuf is the encoding buffer of inline writes, used only by the goroutine that set writing.
-	inlineBuf []byte
 }
 
 func (p *peer) signal() {
@@ -183,16 +174,7 @@ func (t *Transport) removePeerLocked(p *peer) *conn {
 // Send queues payload for peer id and returns at once. The transport keeps payload until it is written:
 // the caller must not modify it afterwards. Errors: ErrQueueFull when the peer's queue is at its bound,
 // ErrUnknownPeer, ErrFrameTooLarge, ErrClosed.
-func (t *Transport) Send(id NodeID, payload []byte) error { return t.send(id, payload, false) }
-
-// SendInline is Send for a caller that has nothing more to send soon: if the peer is connected, no
-// goroutine is writing to it and its queue is empty, the caller writes the frame itself with one
-// non-blocking write (inline.go) instead of waking the peer's owner loop; otherwise, or with
-// Config.NoInlineWrites, it queues the frame as Send does. A caller sending many frames in a row should
-// use Send, so that the owner loop coalesces them into fewer writes.
-func (t *Transport) SendInline(id NodeID, payload []byte) error { return t.send(id, payload, true) }
-
-func (t *Transport) send(id NodeID, payload []byte, inline bool) error {
+func (t *Transport) Send(id NodeID, payload []byte) error {
 	if len(payload) > t.cfg.MaxFrameBytes {
 		return fmt.Errorf("%w: %d bytes to node %d", ErrFrameTooLarge, len(payload), id)
 	}
@@ -209,12 +191,6 @@ func (t *Transport) send(id NodeID, payload []byte, inline bool) error {
 	if p.removed {
 		p.mu.Unlock()
 		return fmt.Errorf("%w: node %d", ErrUnknownPeer, id)
-	}
-	if c := p.conn; inline && c != nil && !t.cfg.NoInlineWrites && !p.writing && p.queue.len() == 0 && p.rest == nil && c.raw != nil {
-		p.writing = true
-		p.mu.Unlock()
-		t.writeInline(p, c, payload)
-		return nil
 	}
 	ok := p.queue.push(payload)
 	p.mu.Unlock()
