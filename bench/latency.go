@@ -2,15 +2,19 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/vsdb/vsdb/protocol"
 )
 
 // ErrLatency reports a failed latency run: a connection error or a reply other than +OK.
@@ -32,8 +36,29 @@ type LatencyOptions struct {
 	Seed uint64
 }
 
+// Validate reports every bad field of o at once, wrapped in ErrLatency. Zero numeric fields mean
+// their defaults.
+func (o LatencyOptions) Validate() error {
+	var errs []error
+	if o.Addr == "" {
+		errs = append(errs, errors.New("Addr is empty"))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Requests", o.Requests}, {"KeySpace", o.KeySpace}, {"ValueBytes", o.ValueBytes}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s = %d, want > 0", f.name, f.v))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrLatency, errors.Join(errs...))
+}
+
 func (o LatencyOptions) withDefaults() LatencyOptions {
-	if o.Requests <= 0 {
+	if o.Requests == 0 {
 		o.Requests = 20_000
 	}
 	if o.Warmup < 0 {
@@ -41,10 +66,10 @@ func (o LatencyOptions) withDefaults() LatencyOptions {
 	} else if o.Warmup == 0 {
 		o.Warmup = 2_000
 	}
-	if o.KeySpace <= 0 {
+	if o.KeySpace == 0 {
 		o.KeySpace = DefaultKeySpace
 	}
-	if o.ValueBytes <= 0 {
+	if o.ValueBytes == 0 {
 		o.ValueBytes = 3
 	}
 	return o
@@ -68,6 +93,9 @@ func (r LatencyResult) String() string {
 // written to just after the reply is read. redis-benchmark reports percentiles as histogram buckets
 // (8 µs wide around 150 µs); this is the same load, without the buckets.
 func MeasureSetLatency(ctx context.Context, o LatencyOptions) (LatencyResult, error) {
+	if err := o.Validate(); err != nil {
+		return LatencyResult{}, err
+	}
 	o = o.withDefaults()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", o.Addr)
@@ -81,20 +109,14 @@ func MeasureSetLatency(ctx context.Context, o LatencyOptions) (LatencyResult, er
 }
 
 func measureSetLatency(rw io.ReadWriter, o LatencyOptions) (LatencyResult, error) {
-	value := make([]byte, o.ValueBytes)
-	for i := range value {
-		value[i] = 'x'
-	}
+	set, value := []byte("SET"), bytes.Repeat([]byte{'x'}, o.ValueBytes)
 	rd := bufio.NewReader(rw)
-	rng := o.Seed | 1
-	var req []byte
+	rng := rand.New(rand.NewPCG(o.Seed, 0))
+	var req, key []byte
 	samples := make([]time.Duration, 0, o.Requests)
 	for i := range o.Warmup + o.Requests {
-		rng ^= rng << 13 // xorshift64: the key choice, cheap and deterministic per seed
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		key := fmt.Sprintf("key:%012d", rng%uint64(o.KeySpace))
-		req = appendCommand(req[:0], "SET", key, string(value))
+		key = fmt.Appendf(key[:0], "key:%012d", rng.IntN(o.KeySpace))
+		req = protocol.AppendCommand(req[:0], set, key, value)
 		start := time.Now()
 		if _, err := rw.Write(req); err != nil {
 			return LatencyResult{}, fmt.Errorf("%w: request %d: %w", ErrLatency, i, err)
@@ -112,21 +134,6 @@ func measureSetLatency(rw io.ReadWriter, o LatencyOptions) (LatencyResult, error
 		}
 	}
 	return summarize(samples), nil
-}
-
-// appendCommand appends args as a RESP array of bulk strings.
-func appendCommand(b []byte, args ...string) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
-	}
-	return b
 }
 
 // summarize returns the exact statistics of samples (nearest-rank percentiles).

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vsdb/vsdb/protocol"
 )
 
 func TestSummarizeNearestRank(t *testing.T) {
@@ -31,27 +32,16 @@ func TestSummarizeNearestRank(t *testing.T) {
 }
 
 // fakeServer answers each RESP command read from conn with reply(n, args), n counting from 0.
-func fakeServer(t *testing.T, conn net.Conn, reply func(n int, args []string) string) {
-	rd := bufio.NewReader(conn)
+func fakeServer(conn net.Conn, reply func(n int, args []string) string) {
+	rd := protocol.NewReader(conn, protocol.DefaultLimits())
 	for n := 0; ; n++ {
-		line, err := rd.ReadString('\n')
+		raw, err := rd.ReadCommand()
 		if err != nil {
 			return
 		}
-		if !strings.HasPrefix(line, "*") {
-			t.Errorf("request %d starts %q", n, line)
-			return
-		}
-		var args []string
-		for range int(line[1] - '0') {
-			if _, err := rd.ReadString('\n'); err != nil { // $len
-				return
-			}
-			a, err := rd.ReadString('\n')
-			if err != nil {
-				return
-			}
-			args = append(args, strings.TrimSuffix(a, "\r\n"))
+		args := make([]string, len(raw))
+		for i, a := range raw {
+			args[i] = string(a)
 		}
 		if _, err := io.WriteString(conn, reply(n, args)); err != nil {
 			return
@@ -65,7 +55,7 @@ func TestMeasureSetLatency(t *testing.T) {
 	keys := map[string]bool{}
 	go func() {
 		defer server.Close()
-		fakeServer(t, server, func(n int, args []string) string {
+		fakeServer(server, func(n int, args []string) string {
 			if len(args) != 3 || args[0] != "SET" || !strings.HasPrefix(args[1], "key:") || args[2] != "xxxxx" {
 				t.Errorf("request %d is %q", n, args)
 			}
@@ -91,7 +81,7 @@ func TestMeasureSetLatencyErrorReply(t *testing.T) {
 	defer client.Close()
 	go func() {
 		defer server.Close()
-		fakeServer(t, server, func(n int, _ []string) string {
+		fakeServer(server, func(n int, _ []string) string {
 			if n == 3 {
 				return "-CLUSTERDOWN The cluster is down\r\n"
 			}
@@ -113,5 +103,20 @@ func TestMeasureSetLatencyDialError(t *testing.T) {
 	ln.Close()
 	if _, err := MeasureSetLatency(context.Background(), LatencyOptions{Addr: addr}); !errors.Is(err, ErrLatency) {
 		t.Fatalf("err = %v, want ErrLatency", err)
+	}
+}
+
+func TestLatencyOptionsValidate(t *testing.T) {
+	if err := (LatencyOptions{Addr: "x:1"}).Validate(); err != nil {
+		t.Fatalf("zero fields (defaults): %v", err)
+	}
+	err := LatencyOptions{Requests: -1, KeySpace: -2, ValueBytes: -3}.Validate()
+	if !errors.Is(err, ErrLatency) {
+		t.Fatalf("err = %v, want ErrLatency", err)
+	}
+	for _, w := range []string{"Addr is empty", "Requests = -1", "KeySpace = -2", "ValueBytes = -3"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }
