@@ -176,7 +176,6 @@ type clusterPlane struct {
 
 	nextID  atomic.Uint64
 	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
-	sendSem chan struct{}  // batches in flight
 	commits *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
 	softIDs chan uint64    // soft writes: their commit notice waits for a Flush
 	xfers   chan []dht.Transfer
@@ -209,7 +208,7 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 		logf = func(string, ...any) {}
 	}
 	p := &clusterPlane{cfg: cfg, nowMs: nowMs, logf: logf,
-		writes: make(chan *writeReq, maxWriteQueue), sendSem: make(chan struct{}, cfg.WriteBatchesInFlight),
+		writes:  make(chan *writeReq, maxWriteQueue),
 		commits: newCommitNotices(cfg.CommitQueue), softIDs: make(chan uint64, cfg.CommitQueue), xfers: make(chan []dht.Transfer, 64), notes: make(chan []byte, 64),
 		chunks: make(chan []byte, maxChunksQueued)}
 	p.raftStorage, p.safeLog = raft.NewMemoryStorage(), group.NewMemLog()
@@ -231,8 +230,10 @@ func newClusterPlane(cfg ClusterConfig, nowMs func() int64, logf func(string, ..
 	p.inst.Store(inst)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.lastBeatNs.Store(time.Now().UnixNano())
-	p.wg.Add(6)
-	go p.batcher()
+	p.wg.Add(5 + cfg.WriteBatchesInFlight)
+	for range cfg.WriteBatchesInFlight {
+		go p.batchWorker()
+	}
 	go p.watchdog()
 	go p.commitLoop()
 	go p.softLoop()
@@ -516,8 +517,8 @@ func (p *clusterPlane) transferLoop() {
 
 /*
 Write batching (group commit). Strict writes that arrive while earlier batches are in flight wait in
-p.writes; the batcher takes everything waiting (up to WriteBatchMaxCmds commands) into one OrderedQuery as
-soon as one of WriteBatchesInFlight slots is free. Every request's commands keep their order and get
+p.writes; each of WriteBatchesInFlight workers, when free, takes everything waiting (up to
+WriteBatchMaxCmds commands) into one ordered op. Every request's commands keep their order and get
 their own replies (each command's parts are indexed in the op). A batch is one op in the total order:
 its requests are applied together, which only strengthens their ordering; if any of them touches a
 shard without a ready replica the whole batch is refused (CLUSTERDOWN for each), as one op would be.
@@ -544,8 +545,13 @@ type writeRes struct {
 	err   error
 }
 
-func (p *clusterPlane) batcher() {
+// batchWorker is one of the WriteBatchesInFlight goroutines that send strict writes: it takes the first
+// request waiting, everything else queued behind it (up to WriteBatchMaxCmds commands), and runs them as
+// one op. Long-lived workers, not a goroutine per batch: a fresh goroutine grew its stack on every op
+// (copystack was 5 % of a master's CPU at one client, docs/benchmarks.md §4.8).
+func (p *clusterPlane) batchWorker() {
 	defer p.wg.Done()
+	var batch []*writeReq
 	for {
 		var first *writeReq
 		select {
@@ -553,13 +559,7 @@ func (p *clusterPlane) batcher() {
 			return
 		case first = <-p.writes:
 		}
-		select {
-		case <-p.ctx.Done():
-			first.res <- writeRes{err: p.ctx.Err()}
-			return
-		case p.sendSem <- struct{}{}:
-		}
-		batch := []*writeReq{first}
+		batch = append(batch[:0], first)
 		n := len(first.cmds)
 	drain:
 		for n < p.cfg.WriteBatchMaxCmds {
@@ -571,8 +571,8 @@ func (p *clusterPlane) batcher() {
 				break drain
 			}
 		}
-		p.wg.Add(1)
-		go p.sendBatch(batch, n)
+		p.sendBatch(batch, n)
+		clear(batch) // the requests are answered: hold no reference to them until the next batch
 	}
 }
 
@@ -581,8 +581,6 @@ func (p *clusterPlane) batcher() {
 // at this member's own delivery (writeAtDelivery); otherwise, or if that op was applied nowhere, it is
 // an ordered query that every member answers.
 func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
-	defer p.wg.Done()
-	defer func() { <-p.sendSem }()
 	cmds := make([][][]byte, 0, n)
 	var guards []dht.Guard
 	for _, r := range batch {
