@@ -174,13 +174,16 @@ type clusterPlane struct {
 	inst  atomic.Pointer[instance] // the current member; replaced when it rejoins
 	nowMs func() int64
 
-	nextID  atomic.Uint64
-	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
-	commits *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
-	softIDs chan uint64    // soft writes: their commit notice waits for a Flush
-	xfers   chan []dht.Transfer
-	notes   chan []byte // ops to multicast in the background (announce, ready)
-	chunks  chan []byte // hash-migration chunks to multicast in the background (retried until sent)
+	nextID atomic.Uint64
+	writes chan *writeReq // strict writes waiting to be batched into one ordered op
+	// writeBatches and writeBatchRequests count the strict-write batches sent and the requests in them
+	// (vsdb_write_batches_total, vsdb_write_batch_requests_total: their ratio is the mean batch size).
+	writeBatches, writeBatchRequests atomic.Uint64
+	commits                          *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
+	softIDs                          chan uint64    // soft writes: their commit notice waits for a Flush
+	xfers                            chan []dht.Transfer
+	notes                            chan []byte // ops to multicast in the background (announce, ready)
+	chunks                           chan []byte // hash-migration chunks to multicast in the background (retried until sent)
 
 	logf      func(string, ...any)
 	rejoining atomic.Bool
@@ -571,6 +574,8 @@ func (p *clusterPlane) batchWorker() {
 				break drain
 			}
 		}
+		p.writeBatches.Add(1)
+		p.writeBatchRequests.Add(uint64(len(batch)))
 		p.sendBatch(batch, n)
 		clear(batch) // the requests are answered: hold no reference to them until the next batch
 	}

@@ -613,7 +613,7 @@ func TestClusterMovedMode(t *testing.T) {
 	runClusterScript(t, "cluster client (moved mode)", func(a ...any) *redis.Cmd { return cc.Do(ctx, a...) }, "m:")
 }
 
-// TestClusterNodeCloseLeavesNoGoroutine: a clustered embedded node (its group node, drivers, batcher,
+// TestClusterNodeCloseLeavesNoGoroutine: a clustered embedded node (its group node, drivers, batch workers,
 // commit loops, watchdog, transfer sender) stops every goroutine on Close.
 func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -621,7 +621,7 @@ func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Port, cfg.HTTPPort = 0, -1
 	cfg.Cluster = &ClusterConfig{Self: 1, PeerAddr: addrs[0], Peers: map[peer.NodeID]string{1: addrs[0]},
-		Oracle: []peer.NodeID{1}, Incarnation: 1}
+		Oracle: []peer.NodeID{1}, Incarnation: 1, WriteBatchesInFlight: 3} // every batch worker must stop
 	n, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -643,6 +643,64 @@ func TestClusterNodeCloseLeavesNoGoroutine(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClusterWriteBatchWorkers runs strict writes through several batch workers at once
+// (WriteBatchesInFlight 2, batches of at most 3 commands) from 24 clients spread over 3 nodes (RF=3):
+// every increment is applied exactly once, and every replica reads the same totals.
+func TestClusterWriteBatchWorkers(t *testing.T) {
+	tc := startTestClusterWith(t, 3, dht.Params{RF: 3, ExpectedGroupSize: 3}, func(cc *ClusterConfig) {
+		cc.WriteBatchesInFlight, cc.WriteBatchMaxCmds = 2, 3
+	})
+	tc.waitLayout(3)
+	ctx := context.Background()
+	const clients, incrs, keys = 24, 40, 4
+	errs := make(chan error, clients)
+	for c := range clients {
+		cl := tc.client(peer.NodeID(c%3 + 1))
+		go func() {
+			for i := range incrs {
+				if err := cl.Incr(ctx, fmt.Sprintf("ctr:%d", (c+i)%keys)).Err(); err != nil {
+					errs <- fmt.Errorf("client %d INCR %d: %w", c, i, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total int64
+	for k := range keys {
+		var first int64
+		for id := peer.NodeID(1); id <= 3; id++ {
+			v, err := tc.client(id).Get(ctx, fmt.Sprintf("ctr:%d", k)).Int64()
+			if err != nil {
+				t.Fatalf("node %d GET ctr:%d: %v", id, k, err)
+			}
+			if id == 1 {
+				first = v
+			} else if v != first {
+				t.Fatalf("ctr:%d reads %d at node 1 and %d at node %d", k, first, v, id)
+			}
+		}
+		total += first
+	}
+	if total != clients*incrs {
+		t.Fatalf("the counters sum to %d, want %d (an increment was lost or applied twice)", total, clients*incrs)
+	}
+	var batches, requests uint64
+	for _, nd := range tc.nodes {
+		batches += nd.cluster.writeBatches.Load()
+		requests += nd.cluster.writeBatchRequests.Load()
+	}
+	if requests < clients*incrs || batches >= requests {
+		t.Fatalf("%d requests in %d batches: want every write batched, some batches of several", requests, batches)
+	}
+	t.Logf("%d requests in %d batches", requests, batches)
 }
 
 // TestClusterOracleRestartKeepsRaftLog stops two of the three membership replicas together and restarts

@@ -113,6 +113,12 @@ func (m *metrics) resetStats() {
 // registerClusterMetrics exports the group node's and its peer transport's counters (the current
 // instance's: a rejoin starts a new group node, which Prometheus sees as a counter reset).
 func registerClusterMetrics(reg *prometheus.Registry, p *clusterPlane) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "vsdb", Name: "write_batches_total",
+		Help: "Strict-write batches this node sent as one ordered op each (group commit)."},
+		func() float64 { return float64(p.writeBatches.Load()) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "vsdb", Name: "write_batch_requests_total",
+		Help: "Client write requests (a command, or a MULTI/EXEC) in those batches; / write_batches_total = mean batch size."},
+		func() float64 { return float64(p.writeBatchRequests.Load()) }))
 	stat := func(name, help string, f func(group.Stats) uint64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "vsdb", Name: name, Help: help},
 			func() float64 { return float64(f(p.cur().gn.Stats())) }))
