@@ -174,16 +174,17 @@ type clusterPlane struct {
 	inst  atomic.Pointer[instance] // the current member; replaced when it rejoins
 	nowMs func() int64
 
-	nextID atomic.Uint64
-	writes chan *writeReq // strict writes waiting to be batched into one ordered op
+	nextID  atomic.Uint64
+	writes  chan *writeReq // strict writes waiting to be batched into one ordered op
+	commits *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
+	softIDs chan uint64    // soft writes: their commit notice waits for a Flush
+	xfers   chan []dht.Transfer
+	notes   chan []byte // ops to multicast in the background (announce, ready)
+	chunks  chan []byte // hash-migration chunks to multicast in the background (retried until sent)
+
 	// writeBatches and writeBatchRequests count the strict-write batches sent and the requests in them
 	// (vsdb_write_batches_total, vsdb_write_batch_requests_total: their ratio is the mean batch size).
 	writeBatches, writeBatchRequests atomic.Uint64
-	commits                          *commitNotices // acknowledged strict writes whose notice has not gone out (see commitNotices)
-	softIDs                          chan uint64    // soft writes: their commit notice waits for a Flush
-	xfers                            chan []dht.Transfer
-	notes                            chan []byte // ops to multicast in the background (announce, ready)
-	chunks                           chan []byte // hash-migration chunks to multicast in the background (retried until sent)
 
 	logf      func(string, ...any)
 	rejoining atomic.Bool
