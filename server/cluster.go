@@ -629,7 +629,7 @@ func (p *clusterPlane) writeOp(ctx context.Context, in *instance, op *dht.Op) ([
 	}
 	res, err := in.gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: the write's ordered query: %w", err)
 	}
 	in.c.Commit(in.c.Self(), op.ID)
 	p.commits.add(op.ID)
@@ -910,7 +910,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		}
 		res, err := in.gn.Query(qctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), want, 0)
 		if err != nil {
-			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", err)
+			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: server: the ordered query: %w", err)
 		}
 		parts = dht.CollectParts(res.Replies, len(cmds))
 		if soft {

@@ -86,7 +86,7 @@ func (p *clusterPlane) writeAtDelivery(ctx context.Context, in *instance, op *dh
 	}
 	if _, err := in.gn.OrderedSend(ctx, p.cfg.Group, op.Encode(nil)); err != nil {
 		in.acks.forget(op.ID)
-		return nil, false, err
+		return nil, false, fmt.Errorf("server: multicasting the write: %w", err)
 	}
 	select {
 	case r := <-ch:
