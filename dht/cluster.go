@@ -540,7 +540,7 @@ func (c *Cluster) applyData(op Op, sender string) []byte {
 		}
 		return nil
 	}
-	return c.applyMine(op, sender, &ShardReply{Shard: c.myShard}, aborted)
+	return c.applyMine(op, sender, &ShardReply{Shard: c.myShard, Gen: c.Router().Gen}, aborted)
 }
 
 // servesAll reports whether member m is a ready replica of every shard cmds touch (replicated state:

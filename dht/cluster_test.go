@@ -213,9 +213,12 @@ func TestClusterLocalAck(t *testing.T) {
 	if len(acks["b"]) != 0 || len(acks["a"]) != 1 || acks["a"][0].id != 1 || !acks["a"][0].applied {
 		t.Fatalf("acks %+v, want one applied answer of op 1 at a", acks)
 	}
-	parts := CollectParts([]vsync.QueryReply{{Payload: acks["a"][0].reply}}, 1)
-	if got := string(parts[0][a.myShard]); got != "+OK\r\n" {
+	col := CollectParts([]vsync.QueryReply{{Payload: acks["a"][0].reply}}, 1)
+	if got := string(col.Parts[0][a.myShard]); got != "+OK\r\n" {
 		t.Fatalf("a's answer %q, want +OK", got)
+	}
+	if !col.GenKnown || col.Gen != a.Router().Gen {
+		t.Fatalf("the answer's generation %d (known %v), want %d", col.Gen, col.GenKnown, a.Router().Gen)
 	}
 	if out, ok := a.ReadLocal(nil, [][][]byte{{[]byte("get"), mine}}, 1); !ok || string(out) != "$2\r\nv1\r\n" {
 		t.Fatalf("local read after a LocalAck write: %q %v (no pending mark: it must be served)", out, ok)

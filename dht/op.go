@@ -257,6 +257,9 @@ type Part struct {
 type ShardReply struct {
 	Shard int
 	Parts []Part
+	// Gen is the hash generation the op was applied under: the originator merges the parts with that
+	// generation's router, which may be newer than the one it routed the op with.
+	Gen uint64
 }
 
 // Encode appends the binary form of r to dst.
@@ -268,7 +271,7 @@ func (r *ShardReply) Encode(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(p.Reply)))
 		dst = append(dst, p.Reply...)
 	}
-	return dst
+	return binary.AppendUvarint(dst, r.Gen)
 }
 
 // DecodeShardReply decodes a replica's answer. The result aliases b.
@@ -280,6 +283,7 @@ func DecodeShardReply(b []byte) (ShardReply, error) {
 		idx := int(d.uvarint())
 		r.Parts = append(r.Parts, Part{Index: idx, Reply: d.bytes()})
 	}
+	r.Gen = d.uvarint()
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrBadOp, len(d.b))
 	}

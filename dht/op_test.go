@@ -34,7 +34,7 @@ func TestOpRoundTrip(t *testing.T) {
 	if _, err := DecodeOp(append(good, 0)); err == nil {
 		t.Fatal("trailing byte accepted")
 	}
-	r := ShardReply{Shard: 2, Parts: []Part{{Index: 0, Reply: []byte("+OK\r\n")}, {Index: 3, Reply: []byte(":1\r\n")}}}
+	r := ShardReply{Shard: 2, Parts: []Part{{Index: 0, Reply: []byte("+OK\r\n")}, {Index: 3, Reply: []byte(":1\r\n")}}, Gen: 5}
 	got, err := DecodeShardReply(r.Encode(nil))
 	if err != nil || !reflect.DeepEqual(got, r) {
 		t.Fatalf("reply round trip: %+v %v", got, err)

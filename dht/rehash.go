@@ -86,6 +86,23 @@ func (c *Cluster) hasherOf(gen uint64) Hasher {
 // Router returns the current key → shard mapping (without the lock: it is read for every command).
 func (c *Cluster) Router() Router { return *c.routeNow.Load() }
 
+// RouterAt returns the router of hash generation gen (with the current number of shards), for merging
+// replies applied under gen (ShardReply.Gen); the current router if gen is current or its hasher is
+// unknown here.
+func (c *Cluster) RouterAt(gen uint64) Router {
+	cur := c.Router()
+	if gen == cur.Gen {
+		return cur
+	}
+	c.mu.Lock()
+	h := c.hasherOf(gen)
+	c.mu.Unlock()
+	if gen != 0 && h == nil {
+		return cur
+	}
+	return NewRouter(cur.NS, gen, h)
+}
+
 // setRoute changes the router. Caller holds c.mu.
 func (c *Cluster) setRoute(r Router) { c.routeNow.Store(&r) }
 
@@ -360,7 +377,7 @@ func (c *Cluster) migrationOnView() {
 // migratingReply answers, during a migration, this shard's parts of an op: ErrMigrating for each.
 // Caller holds c.mu.
 func (c *Cluster) migratingReply(op Op) []byte {
-	r := ShardReply{Shard: c.myShard}
+	r := ShardReply{Shard: c.myShard, Gen: c.Router().Gen}
 	for i, cmd := range op.Cmds {
 		if c.Router().PartFor(cmd, c.myShard) != nil {
 			r.Parts = append(r.Parts, Part{Index: i, Reply: migratingErr})

@@ -177,4 +177,37 @@ func TestHashGenMigratesThroughChunks(t *testing.T) {
 	if after := members[0].Stats().Keys + members[1].Stats().Keys; after != n {
 		t.Fatalf("%d keys after, want %d", after, n)
 	}
+	// An MGET routed before the cut (generation 0) and delivered now: its replies say generation 1, and
+	// merging with that generation's router reads every key from the shard that holds it. (Merging
+	// with the router it was routed by read moved keys from their old shard: absent.)
+	mget := [][]byte{[]byte("mget")}
+	want := "*8\r\n"
+	moved := 0
+	for i := 0; i < 8; i++ {
+		k := []byte(fmt.Sprintf("key:%d", i))
+		mget = append(mget, k)
+		want += fmt.Sprintf("$%d\r\n%s%d\r\n", len(val)+len(fmt.Sprint(i)), val, i)
+		if DefaultRouter(2).ShardOfKey(k) != route.ShardOfKey(k) {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no key of the MGET changed shard: the check below would prove nothing")
+	}
+	var replies []vsync.QueryReply
+	for _, r := range deliver("a", Op{Kind: OpRead, ID: 100000, NowMs: 3, Cmds: [][][]byte{mget}}) {
+		if r != "" {
+			replies = append(replies, vsync.QueryReply{Payload: []byte(r)})
+		}
+	}
+	col := CollectParts(replies, 1)
+	if !col.GenKnown || col.Gen != 1 {
+		t.Fatalf("the replies' generation: %d (known %v), want 1", col.Gen, col.GenKnown)
+	}
+	if got := string(members[0].RouterAt(col.Gen).MergeReply(nil, mget, col.Parts[0])); got != want {
+		t.Fatalf("MGET merged under generation %d: %q, want %q", col.Gen, got, want)
+	}
+	if stale := string(DefaultRouter(2).MergeReply(nil, mget, col.Parts[0])); stale == want {
+		t.Fatal("merging under generation 0 gave the right answer too: the test does not tell them apart")
+	}
 }

@@ -279,17 +279,38 @@ func ScanPart(args [][]byte) [][]byte {
 	return append(out, []byte("count"), strconv.AppendInt(nil, scanAllCount, 10))
 }
 
+// Collected is the members' answers to a replicated op, sorted by CollectParts.
+type Collected struct {
+	// Parts holds, per command, each shard's reply (the first answer of each shard counts): the input
+	// of MergeReply.
+	Parts []map[int][]byte
+	// Gen is the hash generation the op was applied under (GenKnown: some replica answered); merge
+	// the parts with that generation's router (Cluster.RouterAt), not with the one the op was routed by.
+	Gen      uint64
+	GenKnown bool
+}
+
+// Slice returns the answers of commands [from, to).
+func (c Collected) Slice(from, to int) Collected {
+	c.Parts = c.Parts[from:to]
+	return c
+}
+
 // CollectParts sorts the members' answers to a replicated op of ncmds commands into per-command,
-// per-shard replies (the first answer of each shard counts): the input of MergeReply.
-func CollectParts(replies []vsync.QueryReply, ncmds int) []map[int][]byte {
+// per-shard replies.
+func CollectParts(replies []vsync.QueryReply, ncmds int) Collected {
 	parts := make([]map[int][]byte, ncmds)
 	for i := range parts {
 		parts[i] = map[int][]byte{}
 	}
+	var col Collected
 	for _, r := range replies {
 		sr, err := DecodeShardReply(r.Payload)
 		if err != nil {
 			continue
+		}
+		if !col.GenKnown {
+			col.Gen, col.GenKnown = sr.Gen, true // one op is applied at one point of the order: one generation
 		}
 		for _, pt := range sr.Parts {
 			if pt.Index < len(parts) {
@@ -299,5 +320,6 @@ func CollectParts(replies []vsync.QueryReply, ncmds int) []map[int][]byte {
 			}
 		}
 	}
-	return parts
+	col.Parts = parts
+	return col
 }

@@ -545,7 +545,7 @@ type writeReq struct {
 }
 
 type writeRes struct {
-	parts []map[int][]byte // per command: shard → reply
+	parts dht.Collected // per command: shard → reply
 	err   error
 }
 
@@ -612,13 +612,13 @@ func (p *clusterPlane) sendBatch(batch []*writeReq, n int) {
 	}
 	off := 0
 	for _, r := range batch {
-		r.res <- writeRes{parts: parts[off : off+len(r.cmds)]}
+		r.res <- writeRes{parts: parts.Slice(off, off+len(r.cmds))}
 		off += len(r.cmds)
 	}
 }
 
 // writeOp runs one strict write op (see sendBatch) and returns its parts.
-func (p *clusterPlane) writeOp(ctx context.Context, in *instance, op *dht.Op) ([]map[int][]byte, error) {
+func (p *clusterPlane) writeOp(ctx context.Context, in *instance, op *dht.Op) (dht.Collected, error) {
 	if p.cfg.WriteAck == "delivery" && in.c.CanAckLocally(op.Cmds) {
 		parts, applied, err := p.writeAtDelivery(ctx, in, op)
 		if err != nil || applied {
@@ -629,7 +629,7 @@ func (p *clusterPlane) writeOp(ctx context.Context, in *instance, op *dht.Op) ([
 	}
 	res, err := in.gn.Query(ctx, p.cfg.Group, vsync.FlavourOrdered, op.Encode(nil), vsync.ReplyAll, 0)
 	if err != nil {
-		return nil, fmt.Errorf("server: the write's ordered query: %w", err)
+		return dht.Collected{}, fmt.Errorf("server: the write's ordered query: %w", err)
 	}
 	in.c.Commit(in.c.Self(), op.ID)
 	p.commits.add(op.ID)
@@ -874,7 +874,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		}
 	}
 	soft = soft && write && len(cmds) == 1 && len(route.ShardsOf(cmds[0])) == 1
-	var parts []map[int][]byte
+	var col dht.Collected
 	if write && !soft {
 		// Strict writes go through the batcher (group commit).
 		req := &writeReq{cmds: cmds, watches: watches, res: make(chan writeRes, 1)}
@@ -892,7 +892,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		if r.err != nil {
 			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: %w", r.err)
 		}
-		parts = r.parts
+		col = r.parts
 	} else {
 		kind := dht.OpRead
 		if write {
@@ -912,7 +912,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		if err != nil {
 			return dst, false, fmt.Errorf("CLUSTERDOWN the replicated operation failed: server: the ordered query: %w", err)
 		}
-		parts = dht.CollectParts(res.Replies, len(cmds))
+		col = dht.CollectParts(res.Replies, len(cmds))
 		if soft {
 			select {
 			case p.softIDs <- op.ID:
@@ -922,6 +922,7 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 	}
 	// Every touched shard must have answered every command (the op is applied everywhere or nowhere).
 	// A hash-generation change delivered before the op: its replicas answered ErrMigrating.
+	parts := col.Parts
 	for i := range cmds {
 		for _, r := range parts[i] {
 			if dht.IsMigratingReply(r) {
@@ -939,11 +940,13 @@ func (p *clusterPlane) runOnce(ctx context.Context, dst []byte, cmds [][][]byte,
 		}
 		return true
 	}
+	if col.GenKnown {
+		// Merge under the generation the op was applied in, which may be newer than the one it was
+		// routed by (a hash-generation change delivered in between, or a view change that held the op).
+		route = in.c.RouterAt(col.Gen)
+	}
 	if !answered(route) {
-		// The op may have been delivered after a hash-generation change this node routed before.
-		if route = in.c.Router(); !answered(route) {
-			return dht.AppendClusterDown(dst), false, nil
-		}
+		return dht.AppendClusterDown(dst), false, nil
 	}
 	if len(watches) > 0 {
 		for i := range cmds {

@@ -78,23 +78,23 @@ func (a *ownAcks) fail(err error) {
 // writeAtDelivery multicasts op (a strict write this member is a ready replica for) with LocalAck and
 // returns its parts at this member's own delivery. applied false: the op was applied nowhere (the
 // member stopped being a ready replica of its shards before the op's point in the order).
-func (p *clusterPlane) writeAtDelivery(ctx context.Context, in *instance, op *dht.Op) (parts []map[int][]byte, applied bool, err error) {
+func (p *clusterPlane) writeAtDelivery(ctx context.Context, in *instance, op *dht.Op) (parts dht.Collected, applied bool, err error) {
 	op.LocalAck = true
 	ch, err := in.acks.register(op.ID)
 	if err != nil {
-		return nil, false, err
+		return dht.Collected{}, false, err
 	}
 	if _, err := in.gn.OrderedSend(ctx, p.cfg.Group, op.Encode(nil)); err != nil {
 		in.acks.forget(op.ID)
-		return nil, false, fmt.Errorf("server: multicasting the write: %w", err)
+		return dht.Collected{}, false, fmt.Errorf("server: multicasting the write: %w", err)
 	}
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, false, r.err
+			return dht.Collected{}, false, r.err
 		}
 		if !r.applied {
-			return nil, false, nil
+			return dht.Collected{}, false, nil
 		}
 		var replies []vsync.QueryReply
 		if r.reply != nil {
@@ -103,6 +103,6 @@ func (p *clusterPlane) writeAtDelivery(ctx context.Context, in *instance, op *dh
 		return dht.CollectParts(replies, len(op.Cmds)), true, nil
 	case <-ctx.Done():
 		in.acks.forget(op.ID)
-		return nil, false, fmt.Errorf("server: waiting for the write's delivery: %w", ctx.Err())
+		return dht.Collected{}, false, fmt.Errorf("server: waiting for the write's delivery: %w", ctx.Err())
 	}
 }

@@ -577,6 +577,14 @@ func (m *Member) install(v View) {
 	for _, msg := range pend {
 		m.sendData(msg)
 	}
+	// A query asked while no view was usable (wedged for a view change, or joining) left just now, with
+	// the pending messages: it waits for the members of this view. (Without targets it could only time
+	// out, even after every survivor had answered.)
+	for _, id := range m.queryIDs {
+		if q := m.queries[id]; q.targets == nil {
+			q.targets = append([]string(nil), v.Members...)
+		}
+	}
 	fut := m.future
 	m.future = nil
 	for _, msg := range fut {

@@ -425,7 +425,8 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 		d.finish(o, statusUnknown, nil)
 		return
 	}
-	parts := dht.CollectParts(q.Replies, len(o.cmds))
+	col := dht.CollectParts(q.Replies, len(o.cmds))
+	parts := col.Parts
 	for i := range o.cmds {
 		for _, p := range parts[i] {
 			if dht.IsMigratingReply(p) {
@@ -434,8 +435,8 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 			}
 		}
 	}
-	// The shards that must have answered: under the router this member had when it routed the op, or
-	// under its current one (a hash-generation cut delivered in between).
+	// The shards that must have answered: under the router of the generation the op was applied in
+	// (the replies say), which may be newer than the one this member routed it by.
 	answered := func(rt dht.Router) bool {
 		for i, cmd := range o.cmds {
 			for _, s := range rt.ShardsOf(cmd) {
@@ -447,11 +448,12 @@ func (d *driver) complete(r *replica, m *vsync.Member, o *op, q vsync.QueryResul
 		return true
 	}
 	rt := o.route
+	if col.GenKnown {
+		rt = r.c.RouterAt(col.Gen)
+	}
 	if !answered(rt) {
-		if rt = r.c.Router(); !answered(rt) {
-			d.finish(o, statusUnknown, nil)
-			return
-		}
+		d.finish(o, statusUnknown, nil)
+		return
 	}
 	var out []byte
 	for i, cmd := range o.cmds {
