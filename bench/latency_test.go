@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vsdb/vsdb/protocol"
+	"github.com/vsdb/vsdb/protocol/nettest"
 )
 
 func TestSummarizeNearestRank(t *testing.T) {
@@ -95,12 +96,7 @@ func TestMeasureSetLatencyErrorReply(t *testing.T) {
 }
 
 func TestMeasureSetLatencyDialError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := nettest.LoopbackAddrs(t, 1)[0] // reserved and closed: nothing listens there
 	if _, err := MeasureSetLatency(context.Background(), LatencyOptions{Addr: addr}); !errors.Is(err, ErrLatency) {
 		t.Fatalf("err = %v, want ErrLatency", err)
 	}
